@@ -1,0 +1,1 @@
+"""The ``pinn`` command line (typer): parses arguments, calls the pinn library, prints."""

@@ -1,0 +1,41 @@
+"""Shared console output: rich consoles, a progress bar for long work, and metric tables."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console(highlight=False)
+
+
+@contextmanager
+def progress_bar(description: str, total: int) -> Iterator[callable]:
+    """A rich progress bar; yields ``update(completed, total, **fields)`` where fields fill the status text."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[status]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(description, total=total, status="")
+
+        def update(completed: int, total_now: Optional[int] = None, status: str = "") -> None:
+            bar.update(task, completed=completed, total=total_now or total, status=status)
+
+        yield update
+
+
+def metrics_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    """A two-column table of (quantity, value)."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def fmt(value: Optional[float], spec: str = ".3e") -> str:
+    """Format a number, or '-' for None."""
+    return "-" if value is None else format(value, spec)

@@ -1,0 +1,80 @@
+"""Entry point of the ``pinn`` command: joins one typer app per command and turns errors into one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from pinn.errors import PinnError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class PinnGroup(TyperGroup):
+    """Top-level group: user errors become one line on stderr and exit code 2, never a traceback."""
+
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "pinn", complete_var=complete_var,
+                              standalone_mode=False, **extra)
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err_console.print("pinn: aborted")
+            sys.exit(130)
+        except PinnError as exc:
+            err_console.print(f"pinn: error: {exc}", markup=False)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            err_console.print("pinn: interrupted")
+            sys.exit(130)
+        except Exception as exc:
+            if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click/typer usage errors
+                err_console.print(f"pinn: error: {exc.format_message()}", markup=False)
+                sys.exit(2)
+            # a bug, not a user error: still one line unless asked for the traceback
+            if os.environ.get("PINN_DEBUG"):
+                raise
+            err_console.print(f"pinn: internal error: {type(exc).__name__}: {exc} "
+                              "(set PINN_DEBUG=1 for the traceback)", markup=False)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(cls=PinnGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False,
+                  help="Physics-informed neural networks, surrogates and CNN classifiers.")
+
+
+def _register() -> None:
+    from cli import problems_cmd, solve
+
+    app.add_typer(solve.app, name="solve")
+    app.command("problems")(problems_cmd.problems)
+    for module_name, name in (("cli.simulate", "simulate"), ("cli.fourier", "fourier"), ("cli.identify", "identify"),
+                              ("cli.classify", "classify"), ("cli.surrogate", "surrogate"),
+                              ("cli.sweep", "sweep")):
+        try:
+            module = __import__(module_name, fromlist=["app"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        if isinstance(module.app, typer.Typer):
+            app.add_typer(module.app, name=name)
+        else:
+            app.command(name)(module.app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
