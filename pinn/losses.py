@@ -13,9 +13,11 @@ from pinn.trial import InitialCondition, first_order_trial, second_order_trial, 
 class PINN(nn.Module):
     """A network N(t) turned into a state u(t) that meets the initial condition.
 
-    For ``problem.order == 1``: u = u0 + (t - t0) N(t) (or N(t) itself with a penalty).
+    For ``problem.order == 1``: u = u0 + (t - t0) S N(t) (or S N(t) itself with a penalty).
     For ``problem.order == 2`` (state = positions x then velocities v): the network gives x only,
-    x = x0 + v0 (t - t0) + (t - t0)^2 N(t), and v = dx/dt by autograd, so the residual is x'' - g(t, x, x').
+    x = x0 + v0 (t - t0) + (t - t0)^2 S N(t), and v = dx/dt by autograd, so the residual is x'' - g(t, x, x').
+    The output scale S = max(1, max|u0|) / (t1 - t0)^order lets an O(1) network output span the solution's
+    range over the interval, so training does not first spend thousands of steps growing the output layer.
     """
 
     def __init__(self, problem: ODEProblem, net: MLP, ic: InitialCondition = InitialCondition.exact) -> None:
@@ -26,10 +28,12 @@ class PINN(nn.Module):
         self.t0 = float(problem.t0)
         dtype = next(net.parameters()).dtype
         self.register_buffer("u0", problem.u0_tensor(dtype=dtype))
+        size = max(1.0, max(abs(v) for v in problem.u0))
+        self.out_scale = size / (problem.t1 - problem.t0) ** problem.order
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         """u(t): t (n, 1) with requires_grad for order 2 -> (n, d)."""
-        n = self.net(t)
+        n = self.out_scale * self.net(t)
         if self.order == 1:
             return n if self.ic is InitialCondition.penalty else first_order_trial(t, self.t0, self.u0, n)
         m = self.u0.shape[1] // 2

@@ -104,12 +104,12 @@ def train_gradient(problem: ODEProblem, cfg: GradientConfig, model: Optional[PIN
     lbfgs_iters = cfg.lbfgs_iters if opt_kind in (Optimizer.lbfgs, Optimizer.adam_lbfgs) else 0
     total = first_order_steps + lbfgs_iters
 
-    def record(step: int, loss: float, lr: float, phase: str) -> None:
+    def record(step: int, loss: float, lr: float, phase: str, force: bool = False) -> None:
         nonlocal last_good
         if not math.isfinite(loss):
             raise Diverged(f"training diverged: the loss became {loss} at step {step} ({phase}); "
                            "try a smaller --lr or float64", last_good, step)
-        if step % log_every == 0 or step == total:
+        if force or step % log_every == 0 or step == total:
             last_good = copy.deepcopy(model.state_dict())
             history.append({"step": step, "loss": loss, "lr": lr, "phase": phase,
                             "seconds": time.perf_counter() - start})
@@ -130,22 +130,28 @@ def train_gradient(problem: ODEProblem, cfg: GradientConfig, model: Optional[PIN
             loss = pinn_loss(problem, model, t, cfg.ic_weight)
             loss.backward()
             opt.step()
-            value = float(loss)
+            value = float(loss.detach())
             scheduler_step(sched, value)
             record(step, value, opt.param_groups[0]["lr"], opt_kind.value.split("+")[0])
 
     if lbfgs_iters:
         # weight decay enters L-BFGS as an explicit L2 term, since torch's LBFGS has no weight_decay
-        lbfgs = make_lbfgs(model.parameters(), lr=1.0, max_iter=1)
-        for it in range(1, lbfgs_iters + 1):
-            def closure() -> torch.Tensor:
-                lbfgs.zero_grad(set_to_none=True)
-                loss = pinn_loss(problem, model, t_all, cfg.ic_weight)
-                if cfg.weight_decay:
-                    loss = loss + 0.5 * cfg.weight_decay * sum((p ** 2).sum() for p in model.parameters())
-                loss.backward()
-                return loss
+        chunk = 20
+        lbfgs = make_lbfgs(model.parameters(), lr=1.0, max_iter=chunk)
 
-            value = float(lbfgs.step(closure))
-            record(first_order_steps + it, value, 1.0, "lbfgs")
+        def closure() -> torch.Tensor:
+            lbfgs.zero_grad(set_to_none=True)
+            loss = pinn_loss(problem, model, t_all, cfg.ic_weight)
+            if cfg.weight_decay:
+                loss = loss + 0.5 * cfg.weight_decay * sum((p ** 2).sum() for p in model.parameters())
+            loss.backward()
+            return loss
+
+        done = 0
+        while done < lbfgs_iters:
+            lbfgs.param_groups[0]["max_iter"] = min(chunk, lbfgs_iters - done)
+            lbfgs.step(closure)
+            done += lbfgs.param_groups[0]["max_iter"]
+            value = float(pinn_loss(problem, model, t_all, cfg.ic_weight).detach())
+            record(first_order_steps + done, value, 1.0, "lbfgs", force=True)
     return model, history
