@@ -53,11 +53,12 @@ app = typer.Typer(cls=PinnGroup, no_args_is_help=True, pretty_exceptions_enable=
 
 
 def _register() -> None:
-    from cli import problems_cmd, solve
+    from cli import problems_cmd, simulate, solve
 
     app.add_typer(solve.app, name="solve")
+    app.command("simulate")(simulate.simulate)
     app.command("problems")(problems_cmd.problems)
-    for module_name, name in (("cli.simulate", "simulate"), ("cli.fourier", "fourier"), ("cli.identify", "identify"),
+    for module_name, name in (("cli.fourier", "fourier"), ("cli.identify", "identify"),
                               ("cli.classify", "classify"), ("cli.surrogate", "surrogate"),
                               ("cli.sweep", "sweep")):
         try:

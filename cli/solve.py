@@ -10,7 +10,7 @@ import typer
 from cli.console import console, fmt, metrics_table, progress_bar
 from pinn.collocation import Sampling
 from pinn.errors import PinnError
-from pinn.marching import MarchingConfig
+from pinn.marching import MarchingConfig, drive_aligned_window
 from pinn.networks import Activation
 from pinn.optim import Optimizer, Schedule
 from pinn.problem import ODEProblem
@@ -20,6 +20,7 @@ from pinn.train import GradientConfig
 from pinn.trial import InitialCondition
 from problems.lorenz import LorenzParams, lorenz_problem
 from problems.oscillator import Forcing, OscillatorParams, cosine_drive, oscillator_problem
+from problems.square_wave import SquareWave, square_wave_problem
 
 app = typer.Typer(no_args_is_help=True, help="Solve an ODE problem with a physics-informed network.")
 
@@ -34,7 +35,9 @@ Epochs = Annotated[int, typer.Option("--epochs", min=1, help=EPOCHS_HELP)]
 DTypeOpt = Annotated[DType, typer.Option("--dtype", help="Floating-point precision.")]
 Device = Annotated[str, typer.Option("--device", help="cpu, cuda, or auto (CUDA if available).")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of network weights and collocation points.")]
-Window = Annotated[float, typer.Option("--window", min=0.0, help="marching: window length in time units.")]
+Window = Annotated[Optional[float], typer.Option("--window", min=0.0, help="marching: window length in time "
+                                                "units (default: lorenz 0.1, cos drive 0.5, square drive: "
+                                                "a divisor of the period resolving the highest harmonic).")]
 Features = Annotated[int, typer.Option("--features", min=1, help="marching: random hidden features per window.")]
 Points = Annotated[Optional[int], typer.Option("--points", min=2, help="Collocation points (marching: per "
                                               "window, default 80; gradient: in total, default 512).")]
@@ -55,10 +58,12 @@ EvalPoints = Annotated[int, typer.Option("--eval-points", min=2000, help="Dense 
 Out = Annotated[Path, typer.Option("--out", help="Parent folder of the run folder.")]
 
 
-def _config(method: Method, epochs: int, dtype: DType, device: str, seed: int, window: float, features: int,
+def _config(method: Method, epochs: int, dtype: DType, device: str, seed: int, window: Optional[float],
+            default_window: float, features: int,
             points: Optional[int], width: int, depth: int, activation: Activation, optimizer: Optimizer,
             lr: float, lbfgs_iters: int, schedule: Schedule, weight_decay: float, sampling: Sampling,
             resample_every: int, batch_size: int, ic_mode: InitialCondition, eval_points: int) -> SolveConfig:
+    window = default_window if window is None else window
     if window <= 0:
         raise PinnError("--window must be positive")
     marching = MarchingConfig(window=window, features=features, points=points or 80, activation=activation,
@@ -105,7 +110,7 @@ def lorenz(
     rho: Annotated[float, typer.Option(help="Rayleigh ratio rho.")] = 28.0,
     beta: Annotated[float, typer.Option(help="Geometric factor beta.")] = 8.0 / 3.0,
     method: MethodOpt = Method.marching, epochs: Epochs = 5000, dtype: DTypeOpt = DType.float64,
-    device: Device = "cpu", seed: Seed = 0, window: Window = 0.1, features: Features = 60, points: Points = None,
+    device: Device = "cpu", seed: Seed = 0, window: Window = None, features: Features = 60, points: Points = None,
     width: Width = 64, depth: Depth = 4, activation: Act = Activation.tanh,
     optimizer: Opt = Optimizer.adam_lbfgs, lr: Lr = 1e-3, lbfgs_iters: LbfgsIters = 1000,
     schedule: Sched = Schedule.none, weight_decay: WeightDecay = 0.0, sampling: Samp = Sampling.sobol,
@@ -113,7 +118,7 @@ def lorenz(
     eval_points: EvalPoints = 4001, out: Out = Path("runs"),
 ) -> None:
     """The Lorenz system x' = sigma (y - x), y' = x (rho - z) - y, z' = x y - beta z."""
-    cfg = _config(method, epochs, dtype, device, seed, window, features, points, width, depth, activation,
+    cfg = _config(method, epochs, dtype, device, seed, window, 0.1, features, points, width, depth, activation,
                   optimizer, lr, lbfgs_iters, schedule, weight_decay, sampling, resample_every, batch_size,
                   ic_mode, eval_points)
     problem = lorenz_problem(LorenzParams(sigma, rho, beta), ic, t0, t_final)
@@ -137,24 +142,28 @@ def oscillator(
     v0: Annotated[float, typer.Option(help="Initial velocity.")] = 0.0,
     t_final: Annotated[float, typer.Option("--t-final", help="End of the time interval.")] = 20.0,
     method: MethodOpt = Method.marching, epochs: Epochs = 5000, dtype: DTypeOpt = DType.float64,
-    device: Device = "cpu", seed: Seed = 0, window: Window = 0.5, features: Features = 60, points: Points = None,
+    device: Device = "cpu", seed: Seed = 0, window: Window = None, features: Features = 60, points: Points = None,
     width: Width = 64, depth: Depth = 4, activation: Act = Activation.tanh,
     optimizer: Opt = Optimizer.adam_lbfgs, lr: Lr = 1e-3, lbfgs_iters: LbfgsIters = 1000,
     schedule: Sched = Schedule.none, weight_decay: WeightDecay = 0.0, sampling: Samp = Sampling.sobol,
     resample_every: Resample = 0, batch_size: Batch = 0, ic_mode: Ic = InitialCondition.exact,
     eval_points: EvalPoints = 4001, out: Out = Path("runs"),
 ) -> None:
-    """The damped driven oscillator x'' + 2 gamma x' + x = F(t), as a first-order system in (x, v)."""
-    cfg = _config(method, epochs, dtype, device, seed, window, features, points, width, depth, activation,
-                  optimizer, lr, lbfgs_iters, schedule, weight_decay, sampling, resample_every, batch_size,
-                  ic_mode, eval_points)
+    """The damped driven oscillator x'' + 2 gamma x' + x = F(t), as a first-order system in (x, v).
+
+    Square drive: the marching windows divide the drive period and hold at most 2.5 periods of the highest
+    harmonic (2 pi N / T), so each window's features resolve the drive; with --harmonics 0 the windows also
+    break at every jump of the wave, where the force is taken as its one-sided limit.
+    """
     if forcing is Forcing.cos:
+        default_window = 0.5
         params = OscillatorParams(gamma=gamma, drive=cosine_drive(amplitude, omega))
         problem = oscillator_problem(params, 1.0 if x0 is None else x0, v0, 0.0, t_final)
     else:
-        from cli.solve_square import square_problem_and_config
-
-        problem, cfg = square_problem_and_config(period, pulse_width, fmax, harmonics, gamma,
-                                                 0.0 if x0 is None else x0, v0, t_final, cfg, window, features,
-                                                 points)
+        wave = SquareWave(period, pulse_width, fmax)
+        default_window = drive_aligned_window(wave.period, max(harmonics, 1))
+        problem = square_wave_problem(wave, harmonics, gamma, 1.0, 0.0 if x0 is None else x0, v0, t_final)
+    cfg = _config(method, epochs, dtype, device, seed, window, default_window, features, points, width, depth,
+                  activation, optimizer, lr, lbfgs_iters, schedule, weight_decay, sampling, resample_every,
+                  batch_size, ic_mode, eval_points)
     run_solve(problem, cfg, out)

@@ -154,9 +154,26 @@ def window_edges(t0: float, t1: float, h: float, breakpoints: tuple[float, ...] 
     return edges
 
 
+def drive_aligned_window(period: float, harmonics: int, max_window: float = 0.5,
+                         periods_per_window: float = 2.5) -> float:
+    """Window length for a periodic drive of ``period`` with ``harmonics`` Fourier terms.
+
+    The window divides the drive period exactly (windows stay aligned to the drive, and to its jumps when
+    those sit at fractions of the period), is at most ``max_window``, and holds at most ``periods_per_window``
+    periods of the highest harmonic, which the window's random features can then resolve.
+    """
+    longest = min(max_window, period * periods_per_window / max(1, harmonics))
+    if longest >= period:
+        return period * np.floor(longest / period)
+    return period / np.ceil(period / longest)
+
+
 def solve_window(rhs: Callable, net: MLP, a: float, b: float, u_a: torch.Tensor, cfg: MarchingConfig,
-                 cache: dict) -> WindowFit:
-    """Gauss-Newton / Levenberg-Marquardt fit of the output layer on one window [a, b]."""
+                 cache: dict, one_sided: bool = False) -> WindowFit:
+    """Gauss-Newton / Levenberg-Marquardt fit of the output layer on one window [a, b].
+
+    ``one_sided``: f jumps at the window's ends, so it is evaluated just inside them (its one-sided limits).
+    """
     h = b - a
     key = round(h, 14)
     if key not in cache:
@@ -168,6 +185,9 @@ def solve_window(rhs: Callable, net: MLP, a: float, b: float, u_a: torch.Tensor,
     Q, M = B.shape
     d = u_a.numel()
     t = a + tau
+    if one_sided:
+        # the window ends at jumps of f: evaluate f at times nudged inside, i.e. its one-sided limits
+        t = t.clamp(a + 1e-9 * h, b - 1e-9 * h)
     coef = torch.zeros(M, d, dtype=u_a.dtype)
     eye = torch.eye(d, dtype=u_a.dtype)
     lam = 0.0
@@ -191,9 +211,11 @@ def solve_window(rhs: Callable, net: MLP, a: float, b: float, u_a: torch.Tensor,
         if not np.isfinite(cost_new):
             raise PinnError(f"the residual became NaN on window [{a:.6g}, {b:.6g}]: try a shorter --window")
         if cost_new <= cost or cost_new < 1e-28:
+            full_step, stalled = lam == 0.0, cost_new > 0.9 * cost
             coef, r, cost = trial, r_new, cost_new
             lam = lam / 10.0 if lam > 1e-12 else 0.0
-            if float(step.norm()) <= cfg.tol * (1.0 + float(coef.norm())):
+            # a full Gauss-Newton step that barely lowers the cost means the cost is at its floor
+            if float(step.norm()) <= cfg.tol * (1.0 + float(coef.norm())) or (full_step and stalled):
                 break
         else:
             lam = max(10.0 * lam, 1e-6 * float((J ** 2).sum()) / J.shape[1])
@@ -217,7 +239,7 @@ def solve_marching(problem: ODEProblem, cfg: MarchingConfig = MarchingConfig(),
     fits = []
     n = len(edges) - 1
     for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
-        fit = solve_window(problem.rhs, net, a, b, u_a, cfg, cache)
+        fit = solve_window(problem.rhs, net, a, b, u_a, cfg, cache, one_sided=bool(problem.breakpoints))
         fits.append(fit)
         u_a = fit.u_b
         if not torch.all(torch.isfinite(u_a)):
