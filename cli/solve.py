@@ -14,8 +14,9 @@ from pinn.marching import MarchingConfig, drive_aligned_window
 from pinn.networks import Activation
 from pinn.optim import Optimizer, Schedule
 from pinn.problem import ODEProblem
-from pinn.runs import new_run_dir
-from pinn.solver import DType, Method, Progress, SolveConfig, solve, write_diverged, write_run
+from pinn.runs import new_run_dir, write_json
+from pinn.solver import (DType, Method, Progress, SolveConfig, run_config, solve, write_diverged,
+                         write_run)
 from pinn.train import GradientConfig
 from pinn.trial import InitialCondition
 from problems.lorenz import LorenzParams, lorenz_problem
@@ -79,6 +80,7 @@ def _config(method: Method, epochs: int, dtype: DType, device: str, seed: int, w
 def run_solve(problem: ODEProblem, cfg: SolveConfig, out: Path, extra_config: Optional[dict] = None) -> Path:
     """Solve with a progress bar, write the run folder, print the final table; returns the run folder."""
     run_dir = new_run_dir(out, problem.name)
+    write_json(run_dir / "config.json", run_config(problem, cfg, extra_config))
     label = "windows" if cfg.method is Method.marching else "steps"
     with progress_bar(f"{problem.name} ({cfg.method.value})", 1) as update:
         def report(p: Progress) -> None:

@@ -167,6 +167,12 @@ def checkpoint_payload(problem: ODEProblem, cfg: SolveConfig, state: dict) -> di
             "state": state}
 
 
+def run_config(problem: ODEProblem, cfg: SolveConfig, extra: Optional[dict] = None) -> dict:
+    """config.json contents: the problem's name, parameters, initial state and interval, and the SolveConfig."""
+    return {"problem": problem.name, "params": dict(problem.params), "u0": list(problem.u0), "t0": problem.t0,
+            "t1": problem.t1, "solve": cfg, **(extra or {})}
+
+
 def write_run(run_dir: Path, result: SolveResult, extra_config: Optional[dict] = None) -> list[Path]:
     """Write config.json, metrics.json, model.pt, solution.csv and the PNG figures; returns the paths."""
     from pinn import plots
@@ -174,9 +180,7 @@ def write_run(run_dir: Path, result: SolveResult, extra_config: Optional[dict] =
     p, cfg = result.problem, result.config
     run_dir = Path(run_dir)
     files = []
-    config = {"problem": p.name, "params": dict(p.params), "u0": list(p.u0), "t0": p.t0, "t1": p.t1,
-              "solve": cfg, **(extra_config or {})}
-    write_json(run_dir / "config.json", config)
+    write_json(run_dir / "config.json", run_config(p, cfg, extra_config))
     write_json(run_dir / "metrics.json", {"status": "finished", **result.metrics, "history": result.history})
     save_checkpoint(run_dir / "model.pt", checkpoint_payload(p, cfg, result.state))
     header = ["t"] + [f"{c}_pred" for c in p.components] + [f"{c}_ref" for c in p.components]
@@ -200,7 +204,7 @@ def write_run(run_dir: Path, result: SolveResult, extra_config: Optional[dict] =
 def write_diverged(run_dir: Path, problem: ODEProblem, cfg: SolveConfig, last_good: dict, step: int) -> None:
     """After a NaN: keep the last finite weights as model.pt and record the failure in metrics.json."""
     run_dir = Path(run_dir)
-    write_json(run_dir / "config.json", {"problem": problem.name, "params": dict(problem.params), "solve": cfg})
+    write_json(run_dir / "config.json", run_config(problem, cfg))
     save_checkpoint(run_dir / "model.pt", checkpoint_payload(problem, cfg, last_good))
     write_json(run_dir / "metrics.json", {"status": "diverged", "diverged_at_step": step})
 
