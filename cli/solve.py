@@ -42,6 +42,9 @@ Window = Annotated[Optional[float], typer.Option("--window", min=0.0, help="marc
 Features = Annotated[int, typer.Option("--features", min=1, help="marching: random hidden features per window.")]
 Points = Annotated[Optional[int], typer.Option("--points", min=2, help="Collocation points (marching: per "
                                               "window, default 80; gradient: in total, default 512).")]
+HiddenEpochs = Annotated[int, typer.Option("--hidden-epochs", min=0, help="marching: Adam steps that train the "
+                                           "hidden layers on the first window before the least-squares "
+                                           "solves (0 = random features).")]
 Width = Annotated[int, typer.Option("--units", min=1, help="gradient: hidden units per layer.")]
 Depth = Annotated[int, typer.Option("--layers", min=1, help="gradient: hidden layers.")]
 Act = Annotated[Activation, typer.Option("--activation", help="Hidden activation.")]
@@ -60,7 +63,7 @@ Out = Annotated[Path, typer.Option("--out", help="Parent folder of the run folde
 
 
 def _config(method: Method, epochs: int, dtype: DType, device: str, seed: int, window: Optional[float],
-            default_window: float, features: int,
+            default_window: float, hidden_epochs: int, features: int,
             points: Optional[int], width: int, depth: int, activation: Activation, optimizer: Optimizer,
             lr: float, lbfgs_iters: int, schedule: Schedule, weight_decay: float, sampling: Sampling,
             resample_every: int, batch_size: int, ic_mode: InitialCondition, eval_points: int) -> SolveConfig:
@@ -68,7 +71,7 @@ def _config(method: Method, epochs: int, dtype: DType, device: str, seed: int, w
     if window <= 0:
         raise PinnError("--window must be positive")
     marching = MarchingConfig(window=window, features=features, points=points or 80, activation=activation,
-                              max_iter=epochs, seed=seed)
+                              max_iter=epochs, seed=seed, hidden_epochs=hidden_epochs)
     gradient = GradientConfig(width=width, depth=depth, activation=activation, optimizer=optimizer, lr=lr,
                               epochs=epochs, lbfgs_iters=lbfgs_iters, schedule=schedule,
                               weight_decay=weight_decay, points=points or 512, sampling=sampling,
@@ -112,7 +115,8 @@ def lorenz(
     rho: Annotated[float, typer.Option(help="Rayleigh ratio rho.")] = 28.0,
     beta: Annotated[float, typer.Option(help="Geometric factor beta.")] = 8.0 / 3.0,
     method: MethodOpt = Method.marching, epochs: Epochs = 5000, dtype: DTypeOpt = DType.float64,
-    device: Device = "cpu", seed: Seed = 0, window: Window = None, features: Features = 60, points: Points = None,
+    device: Device = "cpu", seed: Seed = 0, window: Window = None, hidden_epochs: HiddenEpochs = 0,
+    features: Features = 60, points: Points = None,
     width: Width = 64, depth: Depth = 4, activation: Act = Activation.tanh,
     optimizer: Opt = Optimizer.adam_lbfgs, lr: Lr = 1e-3, lbfgs_iters: LbfgsIters = 1000,
     schedule: Sched = Schedule.none, weight_decay: WeightDecay = 0.0, sampling: Samp = Sampling.sobol,
@@ -120,9 +124,9 @@ def lorenz(
     eval_points: EvalPoints = 4001, out: Out = Path("runs"),
 ) -> None:
     """The Lorenz system x' = sigma (y - x), y' = x (rho - z) - y, z' = x y - beta z."""
-    cfg = _config(method, epochs, dtype, device, seed, window, 0.1, features, points, width, depth, activation,
-                  optimizer, lr, lbfgs_iters, schedule, weight_decay, sampling, resample_every, batch_size,
-                  ic_mode, eval_points)
+    cfg = _config(method, epochs, dtype, device, seed, window, 0.1, hidden_epochs, features, points, width,
+                  depth, activation, optimizer, lr, lbfgs_iters, schedule, weight_decay, sampling,
+                  resample_every, batch_size, ic_mode, eval_points)
     problem = lorenz_problem(LorenzParams(sigma, rho, beta), ic, t0, t_final)
     run_solve(problem, cfg, out)
 
@@ -144,7 +148,8 @@ def oscillator(
     v0: Annotated[float, typer.Option(help="Initial velocity.")] = 0.0,
     t_final: Annotated[float, typer.Option("--t-final", help="End of the time interval.")] = 20.0,
     method: MethodOpt = Method.marching, epochs: Epochs = 5000, dtype: DTypeOpt = DType.float64,
-    device: Device = "cpu", seed: Seed = 0, window: Window = None, features: Features = 60, points: Points = None,
+    device: Device = "cpu", seed: Seed = 0, window: Window = None, hidden_epochs: HiddenEpochs = 0,
+    features: Features = 60, points: Points = None,
     width: Width = 64, depth: Depth = 4, activation: Act = Activation.tanh,
     optimizer: Opt = Optimizer.adam_lbfgs, lr: Lr = 1e-3, lbfgs_iters: LbfgsIters = 1000,
     schedule: Sched = Schedule.none, weight_decay: WeightDecay = 0.0, sampling: Samp = Sampling.sobol,
@@ -165,7 +170,7 @@ def oscillator(
         wave = SquareWave(period, pulse_width, fmax)
         default_window = drive_aligned_window(wave.period, max(harmonics, 1))
         problem = square_wave_problem(wave, harmonics, gamma, 1.0, 0.0 if x0 is None else x0, v0, t_final)
-    cfg = _config(method, epochs, dtype, device, seed, window, default_window, features, points, width, depth,
-                  activation, optimizer, lr, lbfgs_iters, schedule, weight_decay, sampling, resample_every,
-                  batch_size, ic_mode, eval_points)
+    cfg = _config(method, epochs, dtype, device, seed, window, default_window, hidden_epochs, features, points,
+                  width, depth, activation, optimizer, lr, lbfgs_iters, schedule, weight_decay, sampling,
+                  resample_every, batch_size, ic_mode, eval_points)
     run_solve(problem, cfg, out)

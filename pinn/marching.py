@@ -37,6 +37,9 @@ class MarchingConfig:
     max_iter: cap on Gauss-Newton iterations per window (stops earlier at convergence).
     tol: stop when the step is below tol * (1 + |C|).
     seed: seed of the random features.
+    hidden_epochs: if > 0, the hidden layers are first trained by Adam for this many steps as a classic PINN
+        on the first window (hybrid least-squares / gradient training, Cyr et al. 2020), then frozen and
+        used as the features of every window.
     """
 
     window: float = 0.1
@@ -48,6 +51,7 @@ class MarchingConfig:
     max_iter: int = 50
     tol: float = 1e-13
     seed: int = 0
+    hidden_epochs: int = 0
 
 
 def lobatto_nodes(n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -67,6 +71,24 @@ def feature_network(cfg: MarchingConfig, dtype: torch.dtype = torch.float64) -> 
                 fan_scale = cfg.scale if layer.in_features == 1 else cfg.scale / layer.in_features ** 0.5
                 layer.weight.copy_((torch.rand(layer.weight.shape, generator=gen, dtype=dtype) * 2 - 1) * fan_scale)
                 layer.bias.copy_((torch.rand(layer.bias.shape, generator=gen, dtype=dtype) * 2 - 1) * cfg.scale)
+    net.requires_grad_(False)
+    return net
+
+
+def pretrained_feature_network(problem: ODEProblem, cfg: MarchingConfig, dtype: torch.dtype) -> MLP:
+    """Hidden layers trained by Adam on the first window's residual, then frozen (see ``hidden_epochs``)."""
+    from dataclasses import replace
+
+    from pinn.optim import Optimizer
+    from pinn.train import GradientConfig, train_gradient
+
+    first = replace(problem, t1=min(problem.t1, problem.t0 + cfg.window), breakpoints=())
+    gcfg = GradientConfig(width=cfg.features, depth=cfg.depth, activation=cfg.activation,
+                          optimizer=Optimizer.adam, lr=1e-3, epochs=cfg.hidden_epochs, lbfgs_iters=0,
+                          points=cfg.points, seed=cfg.seed)
+    model, _ = train_gradient(first, gcfg, dtype=dtype)
+    net = feature_network(cfg, dtype)
+    net.hidden.load_state_dict(model.net.hidden.state_dict())
     net.requires_grad_(False)
     return net
 
@@ -232,7 +254,7 @@ def solve_marching(problem: ODEProblem, cfg: MarchingConfig = MarchingConfig(),
     """
     if cfg.window <= 0 or cfg.features < 1 or cfg.points < 2 or cfg.max_iter < 1:
         raise PinnError("marching needs window > 0, features >= 1, points >= 2 and at least one iteration")
-    net = feature_network(cfg, dtype)
+    net = pretrained_feature_network(problem, cfg, dtype) if cfg.hidden_epochs else feature_network(cfg, dtype)
     edges = window_edges(problem.t0, problem.t1, cfg.window, problem.breakpoints)
     u_a = problem.u0_tensor(dtype)[0]
     cache: dict = {}

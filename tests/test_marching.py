@@ -59,3 +59,9 @@ def test_window_edges_include_breakpoints() -> None:
 def test_lorenz_to_twenty_time_units() -> None:
     result = solve(lorenz_problem(t1=20.0))
     assert result.metrics["relative_l2"] < 1e-4
+
+
+def test_gradient_trained_hidden_layers_feed_the_least_squares_solve() -> None:
+    cfg = MarchingConfig(hidden_epochs=200)
+    result = solve(lorenz_problem(t1=2.0), SolveConfig(marching=cfg))
+    assert result.metrics["relative_l2"] < 1e-7  # measured 1.6e-9 on [0, 8] with 200 Adam steps
