@@ -16,7 +16,9 @@ import numpy as np
 
 from pinn.solver import Method, SolveConfig, solve
 from problems.lorenz import lorenz_problem
+from pinn.marching import drive_aligned_window
 from problems.oscillator import oscillator_problem
+from problems.square_wave import SquareWave, square_wave_problem
 
 OUT = Path(__file__).parent / "results"
 
@@ -43,7 +45,19 @@ def main() -> None:
     rows.append(row("lorenz t in [0,20], marching", lorenz_problem(t1=20.0), marching))
     osc = replace(marching, marching=replace(marching.marching, window=0.5))
     rows.append(row("oscillator cos, t in [0,20], marching", oscillator_problem(), osc))
+    notes = SquareWave(period=0.2, width=0.1, fmax=2.0)
+    slow = SquareWave(period=6.0, width=3.0, fmax=1.0)
+    for wave, n, t1, label in ((notes, 20, 20.0, "square T=0.2 W=0.1 Fmax=2 N=20, [0,20] vs reference 1"),
+                               (slow, 50, 30.0, "square T=6 W=3 Fmax=1 N=50, [0,30] vs reference 1"),
+                               (notes, 0, 20.0, "square exact wave (N=0), [0,20] vs reference 2")):
+        cfg = replace(marching, marching=replace(marching.marching, window=drive_aligned_window(wave.period,
+                                                                                                max(n, 1))))
+        rows.append(row(label + ", marching", square_wave_problem(wave, n, x0=0.0, t1=t1), cfg))
     if "--skip-gradient" not in sys.argv:
+        two = square_wave_problem(notes, 20, x0=0.0, t1=0.4)
+        cfg = replace(marching, marching=replace(marching.marching, window=drive_aligned_window(0.2, 20)))
+        rows.append(row("square N=20, two periods [0,0.4], marching", two, cfg))
+        rows.append(row("square N=20, two periods [0,0.4], gradient", two, SolveConfig(method=Method.gradient)))
         grad = SolveConfig(method=Method.gradient)
         for t1 in (1.0, 2.0, 8.0):
             rows.append(row(f"lorenz t in [0,{t1:g}], marching", lorenz_problem(t1=t1), marching))
