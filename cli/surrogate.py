@@ -1,0 +1,365 @@
+"""``pinn surrogate train|rollout``: learn a flow map (MLP, LSTM, GRU, SINDy) from simulated trajectories
+and run it freely against the reference."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+import numpy as np
+import typer
+
+from cli.console import console, metrics_table, progress_bar
+from pinn.errors import PinnError
+from pinn.networks import Activation
+from pinn.optim import Optimizer, Schedule
+from pinn.problem import Rhs
+from pinn.runs import new_run_dir, write_json
+from pinn.surrogate.models import FlowForm, Precision, SurrogateKind
+
+app = typer.Typer(help="Data-driven surrogates: learn u_t -> u_{t+dt} from trajectories and roll it out.",
+                  no_args_is_help=True)
+
+
+@dataclass(frozen=True)
+class SurrogateProblem:
+    """What the surrogate commands need to know about a problem.
+
+    rhs: f(t, u) in torch; components: state names; drive_freqs: angular frequencies of a periodic drive
+    (its phase is a model input); data: the default data set; horizon: time units of the evaluation
+    rollouts; default_ic: initial state of ``rollout`` when --ic is not given; lyapunov: the largest
+    Lyapunov exponent from the literature (0 for a system that is not chaotic: VPT stays in time units).
+    """
+
+    name: str
+    rhs: Rhs
+    components: tuple[str, ...]
+    drive_freqs: tuple[float, ...]
+    n_traj: int
+    n_test: int
+    dt: float
+    t_final: float
+    box: tuple[float, float]
+    substeps: int
+    horizon: float
+    default_ic: tuple[float, ...]
+    lyapunov: float
+
+    @property
+    def chaotic(self) -> bool:
+        return self.lyapunov > 0
+
+
+def _lorenz() -> SurrogateProblem:
+    from problems.lorenz import lorenz_problem
+
+    p = lorenz_problem()
+    # lambda_max = 0.9056 at the standard parameters (Sprott 2003); pinn.surrogate.lyapunov reproduces it
+    return SurrogateProblem("lorenz", p.rhs, p.components, (), 100, 20, 0.01, 8.0, (-15.0, 15.0), 20, 25.0,
+                            p.u0, 0.906)
+
+
+def _oscillator() -> SurrogateProblem:
+    from problems.oscillator import OscillatorParams, oscillator_problem
+
+    params = OscillatorParams()
+    p = oscillator_problem(params)
+    # the notes' RK4 example: dt = 0.001 (10 inner steps of the 0.01 sample step), t in [0, 20]
+    return SurrogateProblem("oscillator", p.rhs, p.components, tuple(params.drive.freqs), 20, 5, 0.01, 20.0,
+                            (-2.0, 2.0), 10, 40.0, p.u0, 0.0)
+
+
+PROBLEMS: dict[str, Callable[[], SurrogateProblem]] = {"lorenz": _lorenz, "oscillator": _oscillator}
+
+
+def surrogate_problem(name: str) -> SurrogateProblem:
+    """The problem registered as ``name`` (PinnError listing the known names otherwise)."""
+    if name not in PROBLEMS:
+        raise PinnError(f"unknown problem {name!r} for surrogates; known: {', '.join(PROBLEMS)}")
+    return PROBLEMS[name]()
+
+
+def lyapunov_estimate(prob: SurrogateProblem) -> float:
+    """lambda_max of the problem by Benettin's method (32 starts, 100 time units after a transient)."""
+    from pinn.surrogate.lyapunov import largest_lyapunov_exponent
+
+    rng = np.random.default_rng(12345)
+    u0 = rng.uniform(prob.box[0], prob.box[1], (32, len(prob.components)))
+    return largest_lyapunov_exponent(prob.rhs, u0, dt=prob.dt, t_total=100.0, transient=10.0).value
+
+
+def _load_data(prob: SurrogateProblem, data_path: Optional[Path], trajectories: int, test_trajectories: int,
+               seed: int, dt: Optional[float], t_final: Optional[float]):
+    from pinn.surrogate.data import DataConfig, load_trajectories, make_dataset
+
+    config = DataConfig(problem=prob.name, n_traj=trajectories, n_test=test_trajectories,
+                        dt=dt or prob.dt, t_final=t_final or prob.t_final, box=prob.box, seed=seed,
+                        substeps=prob.substeps, drive_freqs=prob.drive_freqs)
+    if data_path is not None:
+        return load_trajectories(data_path, config)
+    with console.status(f"simulating {trajectories + test_trajectories} {prob.name} trajectories"):
+        return make_dataset(prob.rhs, len(prob.components), config)
+
+
+def _figures(folder: Path, evaluation, components: tuple[str, ...], lyapunov: float) -> None:
+    from pinn.surrogate import plots
+
+    i = int(np.argsort(evaluation.vpt_norm)[len(evaluation.vpt_norm) // 2])  # the median rollout
+    plots.plot_rollout(evaluation.t, evaluation.pred[i], evaluation.true[i], components, folder / "rollout.png",
+                       vpt=float(evaluation.vpt_norm[i]))
+    plots.plot_attractor(evaluation.pred[i], evaluation.true[i], components, folder / "attractor.png")
+    plots.plot_error_growth(evaluation.t, evaluation.error, max(lyapunov, 0.0), folder / "error_growth.png")
+    plots.plot_histograms(evaluation.histograms, components, folder / "histograms.png")
+
+
+def _summary_rows(summary: dict, chaotic: bool) -> list[tuple[str, str]]:
+    rows = [("one-step relative error (median)", f"{summary['one_step_median']:.3e}"),
+            ("one-step relative error (90th pct)", f"{summary['one_step_p90']:.3e}"),
+            ("VPT, norm > 0.4 (median, time units)", f"{summary['vpt_median']:.3f}"),
+            ("VPT, NRMSE > 0.5 (median, time units)", f"{summary['vpt_nrmse_median']:.3f}"),
+            ("attractor W1 / sigma (mean)", f"{summary['attractor_w1']:.3g}")]
+    if chaotic:
+        rows[3:3] = [("VPT, norm > 0.4 (median, Lyapunov times)", f"{summary['vpt_median_lyap']:.2f}"),
+                     ("VPT, NRMSE > 0.5 (median, Lyapunov times)", f"{summary['vpt_nrmse_median_lyap']:.2f}")]
+    return rows
+
+
+@app.command()
+def train(
+    problem: Annotated[str, typer.Argument(help="lorenz or oscillator.")],
+    model: Annotated[SurrogateKind, typer.Option(help="Flow-map MLP, recurrent net, or the SINDy baseline.")]
+    = SurrogateKind.mlp,
+    form: Annotated[FlowForm, typer.Option(help="MLP form: u+ = N(u), u + dt N(u), or an RK4 step of N.")]
+    = FlowForm.residual,
+    width: Annotated[Optional[int], typer.Option(min=1, help="Hidden units (MLP, default 32) or hidden size "
+                                                 "(LSTM/GRU, default 64).")] = None,
+    depth: Annotated[Optional[int], typer.Option(min=1, help="Hidden layers (MLP, default 3) or stacked layers "
+                                                 "(LSTM/GRU, default 1).")] = None,
+    activation: Annotated[Activation, typer.Option(help="MLP hidden activation.")] = Activation.tanh,
+    linear_skip: Annotated[bool, typer.Option("--linear-skip/--no-linear-skip", help="MLP: add a linear "
+                                              "shortcut from input to output.")] = True,
+    dropout: Annotated[float, typer.Option(min=0.0, max=0.99, help="Dropout probability.")] = 0.0,
+    window: Annotated[Optional[int], typer.Option(min=1, help="States an LSTM/GRU reads (default 10; MLP: 1).")]
+    = None,
+    optimizer: Annotated[Optional[Optimizer], typer.Option(help="Default: adam+lbfgs (MLP), adam (LSTM/GRU).")]
+    = None,
+    lr: Annotated[float, typer.Option(min=0.0, help="Learning rate (first-order phase).")] = 3e-3,
+    schedule: Annotated[Optional[Schedule], typer.Option(help="Learning-rate schedule (default: none for the MLP's "
+                                                      "Adam phase, cosine for LSTM/GRU).")] = None,
+    weight_decay: Annotated[float, typer.Option(min=0.0, help="L2 strength.")] = 0.0,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs, an L-BFGS epoch being --lbfgs-iters "
+                                                  "iterations (default 200 MLP, 40 LSTM/GRU).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=0, help="Mini-batch size (0: full batch for adam; "
+                                                      "default 0 MLP, 256 LSTM/GRU).")] = None,
+    lbfgs_iters: Annotated[int, typer.Option(min=1, help="L-BFGS iterations per epoch.")] = 20,
+    adam_fraction: Annotated[float, typer.Option(min=0.001, max=0.999, help="adam+lbfgs: share of the epochs "
+                                                 "spent in Adam.")] = 0.05,
+    patience: Annotated[int, typer.Option(min=0, help="Early stopping after this many epochs without a "
+                                          "better validation loss (0: off).")] = 0,
+    stride: Annotated[Optional[int], typer.Option(min=1, help="Use every stride-th one-step pair for training "
+                                                  "(default 5 MLP, 2 LSTM/GRU).")] = None,
+    max_seconds: Annotated[float, typer.Option(min=0.0, help="Training time budget (0: none).")] = 0.0,
+    precision: Annotated[Optional[Precision], typer.Option(help="Default: float64 MLP, float32 LSTM/GRU.")]
+    = None,
+    trajectories: Annotated[Optional[int], typer.Option(min=2, help="Training + validation trajectories.")] = None,
+    test_trajectories: Annotated[Optional[int], typer.Option(min=1, help="Unseen test trajectories.")] = None,
+    dt: Annotated[Optional[float], typer.Option(min=0.0, help="Sample step (default: the problem's).")] = None,
+    t_final: Annotated[Optional[float], typer.Option("--t-final", min=0.0, help="Trajectory length.")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Read trajectories from this NPZ instead of simulating "
+                                                 "(a surrogate data.npz or `pinn simulate`'s output).")] = None,
+    horizon: Annotated[float, typer.Option(min=0.0, help="Evaluation rollout length (0: the problem's).")]
+    = 0.0,
+    lyapunov: Annotated[Optional[float], typer.Option(help="lambda_max for Lyapunov times (default: the "
+                                                      "problem's literature value, 0.906 for lorenz).")] = None,
+    estimate_lyapunov: Annotated[bool, typer.Option("--estimate-lyapunov", help="Estimate lambda_max by "
+                                                    "Benettin's method (about 10 s) and use it.")] = False,
+    threshold: Annotated[float, typer.Option(min=0.0, help="SINDy: STLSQ threshold.")] = 0.05,
+    degree: Annotated[int, typer.Option(min=1, help="SINDy: polynomial degree.")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed of data, split and initial weights.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for run folders.")] = Path("runs"),
+) -> None:
+    """Train a surrogate on simulated trajectories, evaluate it on unseen ones, save the run folder."""
+    from pinn.runs import write_csv, save_checkpoint
+    from pinn.surrogate.evaluate import ReferenceSet, evaluate
+    from pinn.surrogate.models import ModelSpec, model_state
+    from pinn.surrogate.plots import plot_training
+
+    prob = surrogate_problem(problem)
+    kind, flow_form, prec = SurrogateKind(model), FlowForm(form), precision
+    recurrent = kind in (SurrogateKind.lstm, SurrogateKind.gru)
+    if kind is SurrogateKind.mlp and (window or 1) > 1:
+        raise PinnError("--window is for lstm and gru; an MLP flow map reads one state")
+    dataset = _load_data(prob, data, trajectories or prob.n_traj, test_trajectories or prob.n_test, seed, dt,
+                         t_final)
+    folder = new_run_dir(out, f"surrogate-{prob.name}-{kind.value}")
+    dataset.save(folder / "data.npz")
+    horizon = horizon or prob.horizon
+    if horizon <= (window or 1) * dataset.config.dt:
+        raise PinnError(f"--horizon {horizon} is shorter than the model's window")
+    lam = lyapunov if lyapunov is not None else prob.lyapunov
+    lam_estimate = None
+    if estimate_lyapunov:
+        with console.status("estimating the largest Lyapunov exponent"):
+            lam = lam_estimate = lyapunov_estimate(prob)
+        console.print(f"largest Lyapunov exponent (Benettin): {lam:.4f}")
+    with console.status("reference rollouts from the test initial states"):
+        reference = ReferenceSet.build(prob.rhs, dataset, horizon)
+    config: dict = {"surrogate": True, "problem": prob.name, "model": kind.value, "data": dataset.config,
+                    "horizon": horizon, "lyapunov": lam}
+    if kind is SurrogateKind.sindy:
+        from pinn.surrogate.sindy import SindyConfig, fit_sindy
+
+        sindy_config = SindyConfig(degree=degree, threshold=threshold)
+        config["sindy"] = sindy_config
+        write_json(folder / "config.json", config)
+        with console.status("fitting SINDy"):
+            fit = fit_sindy(dataset, sindy_config)
+        stepper, seconds = fit.model, fit.seconds
+        save_checkpoint(folder / "model.pt", {"kind": "sindy", "powers": fit.model.powers,
+                                              "coefficients": fit.model.coefficients,
+                                              "substeps": fit.model.substeps})
+        (folder / "equations.txt").write_text("\n".join(fit.equations) + "\n")
+        for line in fit.equations:
+            console.print(f"  {line}", markup=False)
+    else:
+        from pinn.surrogate.train import TrainConfig, count_parameters, train_surrogate
+
+        spec = ModelSpec(kind=kind, form=flow_form, dim=dataset.dim, width=width or (32 if not recurrent else 64),
+                         depth=depth or (3 if not recurrent else 1), activation=activation, dropout=dropout,
+                         window=(window or 10) if recurrent else 1, dt=dataset.config.dt,
+                         drive_freqs=dataset.config.drive_freqs,
+                         precision=prec or (Precision.float32 if recurrent else Precision.float64),
+                         linear_skip=linear_skip and not recurrent)
+        train_config = TrainConfig(
+            optimizer=optimizer or (Optimizer.adam if recurrent else Optimizer.adam_lbfgs), lr=lr,
+            schedule=schedule or (Schedule.cosine if recurrent else Schedule.none), weight_decay=weight_decay,
+            epochs=epochs or (40 if recurrent else 200),
+            batch_size=batch_size if batch_size is not None else (256 if recurrent else 0),
+            lbfgs_iters=lbfgs_iters, adam_fraction=adam_fraction, patience=patience,
+            stride=stride or (2 if recurrent else 5), seed=seed, max_seconds=max_seconds)
+        config.update(spec=spec, train=train_config)
+        write_json(folder / "config.json", config)
+        with progress_bar(f"training {kind.value}", train_config.epochs) as update:
+            result = train_surrogate(dataset, spec, train_config, lambda e, row: update(
+                e, status=f"train {row['train_loss']:.2e}  val {row['val_loss']:.2e}"))
+        stepper, seconds = result.model, result.seconds
+        save_checkpoint(folder / "model.pt", model_state(result.model, spec))
+        hist = result.history
+        write_csv(folder / "history.csv", ["epoch", "train_loss", "val_loss", "lr", "seconds"],
+                  [np.array([h[k] for h in hist]) for k in ("epoch", "train_loss", "val_loss", "lr", "seconds")])
+        plot_training(hist, folder / "training.png")
+        console.print(f"{count_parameters(result.model)} parameters, {len(hist)} epochs ({result.stopped}), "
+                      f"best validation loss {result.best_val:.3e} at epoch {result.best_epoch}")
+    with console.status("evaluating on the test trajectories"):
+        evaluation = evaluate(stepper, dataset, reference, lam if lam > 0 else 1.0)
+    summary = evaluation.summary()
+    if not prob.chaotic:
+        for k in ("vpt_median_lyap", "vpt_min_lyap", "vpt_nrmse_median_lyap"):
+            summary[k] = float("nan")
+    summary.update(train_seconds=seconds, lyapunov=lam, lyapunov_estimate=lam_estimate)
+    write_json(folder / "metrics.json", summary)
+    _figures(folder, evaluation, prob.components, lam)
+    console.print(metrics_table(f"{prob.name} {kind.value} surrogate on {summary['n_test']} unseen trajectories",
+                                _summary_rows(summary, prob.chaotic) + [("training seconds", f"{seconds:.1f}")]))
+    console.print(f"run folder: {folder}", soft_wrap=True)
+
+
+def load_stepper(folder: Path):
+    """Rebuild the surrogate saved in a run folder: (stepper, config dict)."""
+    import torch
+
+    from pinn.surrogate.data import Normaliser
+    from pinn.surrogate.models import PolynomialField, build_model, spec_from_json
+
+    config_path, model_path = folder / "config.json", folder / "model.pt"
+    if not config_path.is_file() or not model_path.is_file():
+        raise PinnError(f"{folder} is not a surrogate run folder (config.json and model.pt are needed)")
+    config = json.loads(config_path.read_text())
+    if not config.get("surrogate"):
+        raise PinnError(f"{folder} is not a surrogate run folder (made by another command)")
+    state = torch.load(model_path, weights_only=True)
+    data_cfg = config["data"]
+    if config["model"] == "sindy":
+        stepper = PolynomialField(state["powers"].numpy(), state["coefficients"].numpy(), data_cfg["dt"],
+                                  data_cfg["drive_freqs"], int(state["substeps"]))
+    else:
+        spec = spec_from_json(state["spec"])
+        zeros = np.zeros(spec.dim)
+        stepper = build_model(spec, Normaliser(zeros, zeros + 1, zeros, zeros + 1))
+        stepper.load_state_dict(state["state"])
+        stepper.eval()
+    return stepper, config
+
+
+def _floats(values: list[str], what: str) -> list[float]:
+    try:
+        return [float(v) for v in values]
+    except ValueError:
+        raise PinnError(f"{what} takes numbers, got {' '.join(values)}") from None
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def rollout(
+    ctx: typer.Context,
+    run: Annotated[Path, typer.Argument(help="A run folder made by `pinn surrogate train`.")],
+    ic: Annotated[Optional[list[str]], typer.Option(help="Initial state, all components after one --ic: "
+                                                    "--ic 1 1 1 (default: the problem's).")] = None,
+    t_final: Annotated[float, typer.Option("--t-final", min=0.0, help="Length of the rollout.")] = 20.0,
+    problem: Annotated[Optional[str], typer.Option(help="Check that the run was trained on this problem.")]
+    = None,
+) -> None:
+    """Run a trained surrogate freely from one initial state and compare it with the reference."""
+    from pinn.runs import write_csv
+    from pinn.surrogate import plots
+    from pinn.surrogate.data import integrate
+    from pinn.surrogate.evaluate import (NORM_THRESHOLD, NRMSE_THRESHOLD, attractor_statistics, normalised_error,
+                                         nrmse, valid_prediction_time)
+    from pinn.surrogate.evaluate import rollout as free_rollout
+
+    stepper, config = load_stepper(run)
+    if problem is not None and problem != config["problem"]:
+        raise PinnError(f"{run} holds a {config['problem']} surrogate, not {problem}")
+    prob = surrogate_problem(config["problem"])
+    extra = list(ctx.args)
+    if extra and ic is None:
+        raise PinnError(f"unexpected arguments: {' '.join(extra)}")
+    u0 = _floats([*(ic or []), *extra], "--ic") if ic is not None else list(prob.default_ic)
+    d = len(prob.components)
+    if len(u0) != d:
+        raise PinnError(f"--ic needs {d} values ({' '.join(prob.components)}) for {prob.name}, got {len(u0)}")
+    dt = float(config["data"]["dt"])
+    n = int(round(t_final / dt))
+    w = int(stepper.history_length)
+    if n <= w:
+        raise PinnError(f"--t-final {t_final} is shorter than the model's window ({w} steps of {dt})")
+    t = np.arange(n + 1) * dt
+    true = integrate(prob.rhs, np.array([u0]), t, int(config["data"]["substeps"]))  # (1, n+1, d)
+    pred = np.concatenate((true[:, :w - 1], free_rollout(stepper, true[:, :w], float(t[w - 1]), n - w + 1)), axis=1)
+    tt, p, q = t[w - 1:], pred[:, w - 1:], true[:, w - 1:]
+    err = normalised_error(p, q)
+    sigma = q.reshape(-1, d).std(axis=0)
+    vpt, censored = valid_prediction_time(err, tt, NORM_THRESHOLD)
+    vpt2, _ = valid_prediction_time(nrmse(p, q, np.maximum(sigma, 1e-12)), tt, NRMSE_THRESHOLD)
+    later = tt - tt[0] >= min(2.0, 0.5 * (tt[-1] - tt[0]))  # the long-run statistics skip the transient
+    stats = attractor_statistics(p[:, later], q[:, later])
+    folder = new_run_dir(run, "rollout")
+    write_json(folder / "rollout.json", {"ic": u0, "t_final": t_final, "vpt": float(vpt[0]),
+                                         "vpt_nrmse": float(vpt2[0]), "censored": bool(censored[0]),
+                                         "lyapunov": config["lyapunov"], "attractor_w1": stats["w1"]})
+    header = ["t", *[f"{c}_pred" for c in prob.components], *[f"{c}_true" for c in prob.components], "error"]
+    write_csv(folder / "rollout.csv", header, [t, *pred[0].T, *true[0].T, np.r_[np.zeros(w - 1), err[0]]])
+    plots.plot_rollout(t, pred[0], true[0], prob.components, folder / "rollout.png", vpt=float(vpt[0]))
+    plots.plot_attractor(pred[0], true[0], prob.components, folder / "attractor.png")
+    lam = float(config["lyapunov"])
+    plots.plot_error_growth(tt, err, max(lam, 0.0), folder / "error_growth.png")
+    plots.plot_histograms(stats, prob.components, folder / "histograms.png")
+    rows = [("valid prediction time (norm > 0.4)", f"{vpt[0]:.3f}" + (" (never crossed)" if censored[0] else "")),
+            ("valid prediction time (NRMSE > 0.5)", f"{vpt2[0]:.3f}"),
+            ("attractor W1 / sigma (mean, after t = 2)", f"{stats['w1_mean']:.3g}")]
+    if prob.chaotic and lam > 0:
+        rows.append(("in Lyapunov times (norm)", f"{vpt[0] * lam:.2f}"))
+    console.print(metrics_table(f"{config['model']} rollout from {u0} to t = {t_final}", rows))
+    console.print(f"written to {folder}", soft_wrap=True)
+

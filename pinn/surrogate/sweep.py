@@ -1,0 +1,334 @@
+"""A grid study of surrogate training choices: every combination of the chosen axes, trained with the same
+seed, data and budget, in parallel processes, resumable, summarised as CSV, markdown and figures.
+
+The sweep folder holds ``sweep.json`` (the fixed settings), ``data.npz`` and ``reference.npz`` (made once,
+shared by every point), ``results.csv`` (one row per finished point, rewritten atomically after each),
+``results.md`` and the figures. Running again on the same folder skips the points already in
+``results.csv``; a folder made with other fixed settings is refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import itertools
+import json
+import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from pinn.errors import PinnError
+from pinn.networks import Activation
+from pinn.optim import Optimizer, Schedule
+from pinn.problem import Rhs
+from pinn.runs import to_json, write_json
+from pinn.surrogate.data import TrajectoryData
+from pinn.surrogate.evaluate import ReferenceSet, evaluate
+from pinn.surrogate.models import FlowForm, ModelSpec, SurrogateKind
+from pinn.surrogate.train import TrainConfig, count_parameters, train_surrogate
+
+
+class SweepAxis(str, enum.Enum):
+    """Axes a sweep can vary: network shape, activation, optimizer, schedule, regularisation, form."""
+
+    width = "width"
+    depth = "depth"
+    activation = "activation"
+    optimizer = "optimizer"
+    schedule = "schedule"
+    weight_decay = "weight_decay"
+    dropout = "dropout"
+    lr = "lr"
+    batch_size = "batch_size"
+    form = "form"
+
+
+_PARSERS: dict[SweepAxis, Callable[[str], Any]] = {
+    SweepAxis.width: int, SweepAxis.depth: int, SweepAxis.batch_size: int,
+    SweepAxis.weight_decay: float, SweepAxis.dropout: float, SweepAxis.lr: float,
+    SweepAxis.activation: Activation, SweepAxis.optimizer: Optimizer, SweepAxis.schedule: Schedule,
+    SweepAxis.form: FlowForm,
+}
+_SPEC_AXES = {SweepAxis.width, SweepAxis.depth, SweepAxis.activation, SweepAxis.dropout, SweepAxis.form}
+
+DEFAULT_LR = {Optimizer.gd: 0.05, Optimizer.gd_momentum: 0.01, Optimizer.sgd: 0.05, Optimizer.sgd_momentum: 0.01,
+              Optimizer.nesterov: 0.01, Optimizer.adam: 3e-3, Optimizer.adamw: 3e-3, Optimizer.adam_lbfgs: 3e-3,
+              Optimizer.lbfgs: 1.0}
+"""Learning rate per optimizer when the sweep does not vary it: one lr for all would measure the lr,
+not the method. Plain (S)GD takes 5x the momentum variants' step, as momentum 0.9 multiplies the
+effective step by 10."""
+
+
+def parse_axis_values(axis: SweepAxis, values: Sequence[str]) -> tuple[Any, ...]:
+    """Typed, de-duplicated values of one axis; an empty axis or a bad value is a :class:`PinnError`."""
+    if not values:
+        raise PinnError(f"the sweep axis --{axis.value.replace('_', '-')} was given no values")
+    out: list[Any] = []
+    for raw in values:
+        try:
+            value = _PARSERS[axis](raw)
+        except ValueError:
+            raise PinnError(f"bad value {raw!r} for --{axis.value.replace('_', '-')}") from None
+        if value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The grid and everything held fixed across its points.
+
+    grid: (axis, values) pairs; spec/train: the settings every point starts from; horizon: time units of
+    the free rollout that measures VPT; lyapunov: lambda_max for Lyapunov times; one_step_stride: every
+    k-th test pair for the one-step error.
+    """
+
+    problem: str
+    grid: tuple[tuple[SweepAxis, tuple[Any, ...]], ...]
+    spec: ModelSpec
+    train: TrainConfig
+    horizon: float = 15.0
+    lyapunov: float = 0.906
+    one_step_stride: int = 4
+
+    def __post_init__(self) -> None:
+        if not self.grid:
+            raise PinnError("the sweep needs at least one axis")
+        seen = set()
+        for axis, values in self.grid:
+            if not values:
+                raise PinnError(f"the sweep axis {axis.value} has no values")
+            if axis in seen:
+                raise PinnError(f"the sweep axis {axis.value} is given twice")
+            seen.add(axis)
+
+    @property
+    def axes(self) -> list[str]:
+        return [axis.value for axis, _ in self.grid]
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every combination, as {axis name: value}, in grid order."""
+        names = self.axes
+        return [dict(zip(names, combo)) for combo in itertools.product(*(v for _, v in self.grid))]
+
+    def fixed(self) -> dict[str, Any]:
+        """The settings that must match for a folder to be resumed."""
+        raw = to_json(self)
+        raw.pop("grid")
+        return raw
+
+
+def point_key(point: dict[str, Any]) -> str:
+    """A stable text key: 'width=16|depth=1|...' (enum values, not names)."""
+    return "|".join(f"{k}={v.value if isinstance(v, enum.Enum) else v}" for k, v in point.items())
+
+
+def point_settings(config: SweepConfig, point: dict[str, Any]) -> tuple[ModelSpec, TrainConfig]:
+    """The model spec and training config of one grid point."""
+    spec_changes = {k: v for k, v in point.items() if SweepAxis(k) in _SPEC_AXES}
+    train_changes = {k: v for k, v in point.items() if SweepAxis(k) not in _SPEC_AXES}
+    train = replace(config.train, **train_changes)
+    if SweepAxis.lr.value not in point and SweepAxis.optimizer.value in point:
+        train = replace(train, lr=DEFAULT_LR[Optimizer(point["optimizer"])])
+    return replace(config.spec, **spec_changes), train
+
+
+METRICS = ("val_loss", "one_step_median", "vpt_median_lyap", "vpt_nrmse_median_lyap", "attractor_w1",
+           "train_seconds", "epochs", "params", "stopped")
+
+
+def run_point(folder: str, config_json: str, point: dict[str, Any]) -> dict[str, Any]:
+    """Train and evaluate one point (in a worker process); returns its CSV row. Never raises."""
+    config = _config_from_json(json.loads(config_json))
+    folder_path = Path(folder)
+    row: dict[str, Any] = {"key": point_key(point), **{k: _plain(v) for k, v in point.items()}}
+    try:
+        spec, train = point_settings(config, point)
+        data = TrajectoryData.load(folder_path / "data.npz")
+        with np.load(folder_path / "reference.npz") as z:
+            reference = ReferenceSet(z["t"], z["states"])
+        result = train_surrogate(data, spec, train)
+        metrics: dict[str, Any] = {"val_loss": result.best_val, "train_seconds": result.seconds,
+                                   "epochs": len(result.history), "params": count_parameters(result.model),
+                                   "stopped": result.stopped}
+        if math.isfinite(result.best_val):
+            summary = evaluate(result.model, data, reference, config.lyapunov,
+                               stride=config.one_step_stride).summary()
+            metrics.update({k: summary[k] for k in ("one_step_median", "vpt_median_lyap",
+                                                    "vpt_nrmse_median_lyap", "attractor_w1")})
+        else:
+            metrics.update(one_step_median=math.inf, vpt_median_lyap=0.0, vpt_nrmse_median_lyap=0.0,
+                           attractor_w1=math.inf)
+        row.update(metrics)
+    except Exception as exc:  # a failed point is recorded and retried on resume, never fatal to the sweep
+        row.update({m: math.nan for m in METRICS})
+        row["stopped"] = f"failed: {type(exc).__name__}: {exc}".replace("\n", " ")[:200]
+    return row
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _config_from_json(raw: dict[str, Any]) -> SweepConfig:
+    from pinn.surrogate.models import spec_from_json
+
+    grid = tuple((SweepAxis(a), parse_axis_values(SweepAxis(a), [str(v) for v in vals])) for a, vals in raw["grid"])
+    tr = dict(raw["train"])
+    tr["optimizer"], tr["schedule"] = Optimizer(tr["optimizer"]), Schedule(tr["schedule"])
+    return SweepConfig(raw["problem"], grid, spec_from_json(raw["spec"]), TrainConfig(**tr),
+                       raw["horizon"], raw["lyapunov"], raw["one_step_stride"])
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Rows of a results CSV (numbers as floats where they parse)."""
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for k, v in row.items():
+            if k in ("key", "stopped"):
+                continue
+            try:
+                row[k] = float(v)
+            except (TypeError, ValueError):
+                pass
+    return rows
+
+
+def write_results(path: Path, rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> None:
+    """Write the results CSV atomically (key, axes, metrics)."""
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["key", *axes, *METRICS], extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    os.replace(tmp, path)
+
+
+def prepare_folder(folder: Path, config: SweepConfig, data: TrajectoryData, rhs: Rhs) -> None:
+    """Create or check the sweep folder; write the shared data and reference once."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = folder / "sweep.json"
+    if meta.is_file():
+        old = json.loads(meta.read_text())
+        old_fixed = {k: v for k, v in old.items() if k != "grid"}
+        if old_fixed != json.loads(json.dumps(config.fixed())):
+            raise PinnError(f"{folder} holds a sweep with other fixed settings; use a new --out folder")
+    write_json(meta, config)
+    if not (folder / "data.npz").is_file():
+        data.save(folder / "data.npz")
+    if not (folder / "reference.npz").is_file():
+        ref = ReferenceSet.build(rhs, data, config.horizon)
+        np.savez(folder / "reference.npz", t=ref.t, states=ref.states)
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_sweep(folder: Path, config: SweepConfig, jobs: int = 1,
+              on_point: Optional[Callable[[dict[str, Any], int, int], None]] = None) -> list[dict[str, Any]]:
+    """Run every point of ``config`` not already finished in ``folder`` (after :func:`prepare_folder`).
+
+    ``jobs`` > 1 runs points in that many spawned processes, each with one torch thread (the
+    processes share the machine's cores). ``on_point(row, done, total)`` reports each finished point.
+    Returns all rows of the grid (old and new), in grid order.
+    """
+    if jobs < 1:
+        raise PinnError(f"--jobs must be >= 1, got {jobs}")
+    path = folder / "results.csv"
+    done = {r["key"]: r for r in read_results(path) if not str(r.get("stopped", "")).startswith("failed")}
+    points = config.points()
+    todo = [p for p in points if point_key(p) not in done]
+    rows = dict(done)
+    total = len(points)
+    config_json = json.dumps(to_json(config))
+    finished = total - len(todo)
+
+    def record(row: dict[str, Any]) -> None:
+        nonlocal finished
+        rows[row["key"]] = row
+        finished += 1
+        write_results(path, [rows[k] for k in (point_key(p) for p in points) if k in rows], config.axes)
+        if on_point is not None:
+            on_point(row, finished, total)
+
+    if jobs == 1 or len(todo) <= 1:
+        for p in todo:
+            record(run_point(str(folder), config_json, p))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                                 initargs=(1,)) as pool:
+            futures = [pool.submit(run_point, str(folder), config_json, p) for p in todo]
+            for fut in as_completed(futures):
+                record(fut.result())
+    return [rows[point_key(p)] for p in points if point_key(p) in rows]
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], axes: Sequence[str], sort_by: str = "one_step_median") -> str:
+    """Results as a markdown table, best first by ``sort_by`` (ascending)."""
+    cols = [*axes, "one_step_median", "vpt_median_lyap", "vpt_nrmse_median_lyap", "val_loss", "train_seconds",
+            "stopped"]
+
+    def key(row: dict[str, Any]) -> float:
+        v = row.get(sort_by)
+        return float(v) if isinstance(v, float) and math.isfinite(v) else math.inf
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.3g}" if math.isfinite(v) else str(v)
+        return str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in sorted(rows, key=key):
+        lines.append("| " + " | ".join(fmt(row.get(c, "")) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def summarise(folder: Path, rows: Sequence[dict[str, Any]], config: SweepConfig,
+              heatmaps: Sequence[tuple[str, str]] = ()) -> list[Path]:
+    """Write results.md and the figures: heat maps (one-step error and VPT) for each (x, y) axis pair in
+    ``heatmaps`` (default: the first two varied axes) and bars for every varied axis. Returns the paths."""
+    from pinn.surrogate import plots
+
+    written = [folder / "results.md"]
+    written[0].write_text(markdown_table(rows, config.axes))
+    ok = [r for r in rows if not str(r.get("stopped", "")).startswith("failed")]
+    varied = [a.value for a, vals in config.grid if len(vals) > 1]
+    for pair in heatmaps:
+        for axis in pair:
+            if axis not in config.axes:
+                raise PinnError(f"heat map axis {axis!r} is not an axis of this sweep ({', '.join(config.axes)})")
+    if not ok:
+        return written
+    pairs = list(heatmaps) or ([(varied[0], varied[1])] if len(varied) >= 2 else [])
+    for x, y in pairs:
+        written.append(plots.plot_sweep_heatmap(ok, x, y, "one_step_median", folder / f"heatmap_{y}_{x}.png"))
+        written.append(plots.plot_sweep_heatmap(ok, x, y, "vpt_median_lyap", folder / f"heatmap_{y}_{x}_vpt.png",
+                                                log=False))
+    for axis in varied:
+        written.append(plots.plot_sweep_bars(ok, axis, "one_step_median", folder / f"bars_{axis}_one_step.png"))
+        written.append(plots.plot_sweep_bars(ok, axis, "vpt_median_lyap", folder / f"bars_{axis}_vpt.png",
+                                             log=False))
+    return written
+
+
+def default_sweep_spec(dim: int, dt: float, drive_freqs: Sequence[float] = ()) -> ModelSpec:
+    """The fixed network settings of a study (float32 for speed; the axes override width, depth, ...)."""
+    from pinn.surrogate.models import Precision
+
+    return ModelSpec(kind=SurrogateKind.mlp, form=FlowForm.residual, dim=dim, width=64, depth=2, dt=dt,
+                     drive_freqs=tuple(drive_freqs), precision=Precision.float32)
+

@@ -1,0 +1,102 @@
+"""`pinn surrogate train|rollout` and `pinn sweep` through typer's CliRunner, failure paths included."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+TINY = ["--trajectories", "4", "--test-trajectories", "2", "--t-final", "1", "--horizon", "1"]
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_one_line_error(result, fragment: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert fragment in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+@pytest.fixture(scope="module")
+def lorenz_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    result = invoke("surrogate", "train", "lorenz", "--epochs", "3", "--width", "8", "--depth", "1", *TINY,
+                    "--out", out)
+    assert result.exit_code == 0, result.output
+    (folder,) = out.iterdir()
+    return folder
+
+
+def test_train_writes_a_complete_run_folder(lorenz_run):
+    for name in ("config.json", "model.pt", "data.npz", "metrics.json", "history.csv", "rollout.png",
+                 "attractor.png", "error_growth.png", "histograms.png", "training.png"):
+        assert (lorenz_run / name).is_file(), name
+    metrics = json.loads((lorenz_run / "metrics.json").read_text())
+    assert metrics["n_test"] == 2 and metrics["lyapunov"] == pytest.approx(0.906)
+    config = json.loads((lorenz_run / "config.json").read_text())
+    assert config["problem"] == "lorenz" and config["spec"]["form"] == "residual"
+
+
+def test_rollout_from_a_given_initial_state(lorenz_run):
+    result = invoke("surrogate", "rollout", lorenz_run, "--ic", "1", "1", "1", "--t-final", "0.5")
+    assert result.exit_code == 0, result.output
+    (folder,) = lorenz_run.glob("rollout-*")
+    with open(folder / "rollout.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:4] == ["t", "x_pred", "y_pred", "z_pred"] and len(rows) == 52
+    assert [float(v) for v in rows[1][4:7]] == [1.0, 1.0, 1.0]
+
+
+def test_rollout_failures_are_one_line(lorenz_run, tmp_path):
+    assert_one_line_error(invoke("surrogate", "rollout", lorenz_run, "--problem", "oscillator"), "not oscillator")
+    assert_one_line_error(invoke("surrogate", "rollout", lorenz_run, "--ic", "1", "1"), "needs 3 values")
+    assert_one_line_error(invoke("surrogate", "rollout", tmp_path), "not a surrogate run folder")
+    assert_one_line_error(invoke("surrogate", "train", "pendulum"), "unknown problem")
+
+
+@pytest.mark.parametrize("extra", [["--model", "sindy"], ["--model", "gru", "--window", "3", "--epochs", "1"]])
+def test_train_sindy_and_recurrent(tmp_path, extra):
+    result = invoke("surrogate", "train", "lorenz", *extra, *TINY, "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    assert (folder / "metrics.json").is_file()
+
+
+def test_oscillator_surrogate_sees_the_drive(tmp_path):
+    result = invoke("surrogate", "train", "oscillator", "--epochs", "2", "--width", "8", "--depth", "1",
+                    "--trajectories", "3", "--test-trajectories", "1", "--t-final", "2", "--horizon", "2",
+                    "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    assert json.loads((folder / "config.json").read_text())["spec"]["drive_freqs"] == [0.5]
+    result = invoke("surrogate", "rollout", folder, "--t-final", "1")
+    assert result.exit_code == 0, result.output
+
+
+def test_sweep_command_runs_and_resumes(tmp_path):
+    args = ["sweep", "lorenz", "--width", "4", "8", "--optimizer", "sgd", "adam", "--epochs", "1",
+            "--trajectories", "4", "--test-trajectories", "2", "--t-final", "1", "--horizon", "1",
+            "--out", tmp_path / "s"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "s" / "results.csv").read_text()
+    assert table.count("\n") == 5 and "width=8|optimizer=adam" in table
+    assert (tmp_path / "s" / "results.md").is_file()
+    again = invoke(*args)
+    assert again.exit_code == 0 and (tmp_path / "s" / "results.csv").read_text() == table
+
+
+def test_sweep_bad_grids_are_one_line():
+    assert_one_line_error(invoke("sweep", "lorenz", "--width", "--depth", "1"), "no values")
+    assert_one_line_error(invoke("sweep", "lorenz", "--colour", "red"), "no such option --colour")
+    assert_one_line_error(invoke("sweep", "lorenz", "--epochs", "2"), "at least one grid axis")
+    assert_one_line_error(invoke("sweep", "lorenz", "--activation", "swish"), "bad value")
