@@ -3,115 +3,23 @@ and run it freely against the reference."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Optional
 
-import numpy as np
 import typer
 
 from cli.console import console, metrics_table, progress_bar
 from pinn.errors import PinnError
 from pinn.networks import Activation
 from pinn.optim import Optimizer, Schedule
-from pinn.problem import Rhs
 from pinn.runs import new_run_dir, write_json
 from pinn.surrogate.models import FlowForm, Precision, SurrogateKind
+from problems.surrogates import surrogate_problem
+
 
 app = typer.Typer(help="Data-driven surrogates: learn u_t -> u_{t+dt} from trajectories and roll it out.",
                   no_args_is_help=True)
-
-
-@dataclass(frozen=True)
-class SurrogateProblem:
-    """What the surrogate commands need to know about a problem.
-
-    rhs: f(t, u) in torch; components: state names; drive_freqs: angular frequencies of a periodic drive
-    (its phase is a model input); data: the default data set; horizon: time units of the evaluation
-    rollouts; default_ic: initial state of ``rollout`` when --ic is not given; lyapunov: the largest
-    Lyapunov exponent from the literature (0 for a system that is not chaotic: VPT stays in time units).
-    """
-
-    name: str
-    rhs: Rhs
-    components: tuple[str, ...]
-    drive_freqs: tuple[float, ...]
-    n_traj: int
-    n_test: int
-    dt: float
-    t_final: float
-    box: tuple[float, float]
-    substeps: int
-    horizon: float
-    default_ic: tuple[float, ...]
-    lyapunov: float
-
-    @property
-    def chaotic(self) -> bool:
-        return self.lyapunov > 0
-
-
-def _lorenz() -> SurrogateProblem:
-    from problems.lorenz import lorenz_problem
-
-    p = lorenz_problem()
-    # lambda_max = 0.9056 at the standard parameters (Sprott 2003); pinn.surrogate.lyapunov reproduces it
-    return SurrogateProblem("lorenz", p.rhs, p.components, (), 100, 20, 0.01, 8.0, (-15.0, 15.0), 20, 25.0,
-                            p.u0, 0.906)
-
-
-def _oscillator() -> SurrogateProblem:
-    from problems.oscillator import OscillatorParams, oscillator_problem
-
-    params = OscillatorParams()
-    p = oscillator_problem(params)
-    # the notes' RK4 example: dt = 0.001 (10 inner steps of the 0.01 sample step), t in [0, 20]
-    return SurrogateProblem("oscillator", p.rhs, p.components, tuple(params.drive.freqs), 20, 5, 0.01, 20.0,
-                            (-2.0, 2.0), 10, 40.0, p.u0, 0.0)
-
-
-PROBLEMS: dict[str, Callable[[], SurrogateProblem]] = {"lorenz": _lorenz, "oscillator": _oscillator}
-
-
-def surrogate_problem(name: str) -> SurrogateProblem:
-    """The problem registered as ``name`` (PinnError listing the known names otherwise)."""
-    if name not in PROBLEMS:
-        raise PinnError(f"unknown problem {name!r} for surrogates; known: {', '.join(PROBLEMS)}")
-    return PROBLEMS[name]()
-
-
-def lyapunov_estimate(prob: SurrogateProblem) -> float:
-    """lambda_max of the problem by Benettin's method (32 starts, 100 time units after a transient)."""
-    from pinn.surrogate.lyapunov import largest_lyapunov_exponent
-
-    rng = np.random.default_rng(12345)
-    u0 = rng.uniform(prob.box[0], prob.box[1], (32, len(prob.components)))
-    return largest_lyapunov_exponent(prob.rhs, u0, dt=prob.dt, t_total=100.0, transient=10.0).value
-
-
-def _load_data(prob: SurrogateProblem, data_path: Optional[Path], trajectories: int, test_trajectories: int,
-               seed: int, dt: Optional[float], t_final: Optional[float]):
-    from pinn.surrogate.data import DataConfig, load_trajectories, make_dataset
-
-    config = DataConfig(problem=prob.name, n_traj=trajectories, n_test=test_trajectories,
-                        dt=dt or prob.dt, t_final=t_final or prob.t_final, box=prob.box, seed=seed,
-                        substeps=prob.substeps, drive_freqs=prob.drive_freqs)
-    if data_path is not None:
-        return load_trajectories(data_path, config)
-    with console.status(f"simulating {trajectories + test_trajectories} {prob.name} trajectories"):
-        return make_dataset(prob.rhs, len(prob.components), config)
-
-
-def _figures(folder: Path, evaluation, components: tuple[str, ...], lyapunov: float) -> None:
-    from pinn.surrogate import plots
-
-    i = int(np.argsort(evaluation.vpt_norm)[len(evaluation.vpt_norm) // 2])  # the median rollout
-    plots.plot_rollout(evaluation.t, evaluation.pred[i], evaluation.true[i], components, folder / "rollout.png",
-                       vpt=float(evaluation.vpt_norm[i]))
-    plots.plot_attractor(evaluation.pred[i], evaluation.true[i], components, folder / "attractor.png")
-    plots.plot_error_growth(evaluation.t, evaluation.error, max(lyapunov, 0.0), folder / "error_growth.png")
-    plots.plot_histograms(evaluation.histograms, components, folder / "histograms.png")
 
 
 def _summary_rows(summary: dict, chaotic: bool) -> list[tuple[str, str]]:
@@ -181,18 +89,26 @@ def train(
     out: Annotated[Path, typer.Option(help="Folder for run folders.")] = Path("runs"),
 ) -> None:
     """Train a surrogate on simulated trajectories, evaluate it on unseen ones, save the run folder."""
-    from pinn.runs import write_csv, save_checkpoint
+    from pinn.runs import save_checkpoint
+    from pinn.surrogate.data import DataConfig
     from pinn.surrogate.evaluate import ReferenceSet, evaluate
     from pinn.surrogate.models import ModelSpec, model_state
-    from pinn.surrogate.plots import plot_training
+    from pinn.surrogate.plots import plot_evaluation, plot_training
+    from pinn.surrogate.runs import evaluation_summary, save_sindy, surrogate_dataset, write_history
+    from pinn.surrogate.runs import estimate_lyapunov as benettin_lyapunov  # the option owns the plain name
 
     prob = surrogate_problem(problem)
     kind, flow_form, prec = SurrogateKind(model), FlowForm(form), precision
     recurrent = kind in (SurrogateKind.lstm, SurrogateKind.gru)
     if kind is SurrogateKind.mlp and (window or 1) > 1:
         raise PinnError("--window is for lstm and gru; an MLP flow map reads one state")
-    dataset = _load_data(prob, data, trajectories or prob.n_traj, test_trajectories or prob.n_test, seed, dt,
-                         t_final)
+    n_traj, n_test = trajectories or prob.n_traj, test_trajectories or prob.n_test
+    data_config = DataConfig(problem=prob.name, n_traj=n_traj, n_test=n_test, dt=dt or prob.dt,
+                             t_final=t_final or prob.t_final, box=prob.box, seed=seed, substeps=prob.substeps,
+                             drive_freqs=prob.drive_freqs)
+    simulating = console.status(f"simulating {n_traj + n_test} {prob.name} trajectories")
+    with simulating if data is None else nullcontext():
+        dataset = surrogate_dataset(prob.rhs, len(prob.components), data_config, data)
     folder = new_run_dir(out, f"surrogate-{prob.name}-{kind.value}")
     dataset.save(folder / "data.npz")
     horizon = horizon or prob.horizon
@@ -202,7 +118,7 @@ def train(
     lam_estimate = None
     if estimate_lyapunov:
         with console.status("estimating the largest Lyapunov exponent"):
-            lam = lam_estimate = lyapunov_estimate(prob)
+            lam = lam_estimate = benettin_lyapunov(prob.rhs, prob.box, len(prob.components), prob.dt)
         console.print(f"largest Lyapunov exponent (Benettin): {lam:.4f}")
     with console.status("reference rollouts from the test initial states"):
         reference = ReferenceSet.build(prob.rhs, dataset, horizon)
@@ -217,10 +133,7 @@ def train(
         with console.status("fitting SINDy"):
             fit = fit_sindy(dataset, sindy_config)
         stepper, seconds = fit.model, fit.seconds
-        save_checkpoint(folder / "model.pt", {"kind": "sindy", "powers": fit.model.powers,
-                                              "coefficients": fit.model.coefficients,
-                                              "substeps": fit.model.substeps})
-        (folder / "equations.txt").write_text("\n".join(fit.equations) + "\n")
+        save_sindy(folder, fit.model, fit.equations)
         for line in fit.equations:
             console.print(f"  {line}", markup=False)
     else:
@@ -247,50 +160,18 @@ def train(
         stepper, seconds = result.model, result.seconds
         save_checkpoint(folder / "model.pt", model_state(result.model, spec))
         hist = result.history
-        write_csv(folder / "history.csv", ["epoch", "train_loss", "val_loss", "lr", "seconds"],
-                  [np.array([h[k] for h in hist]) for k in ("epoch", "train_loss", "val_loss", "lr", "seconds")])
+        write_history(folder, hist)
         plot_training(hist, folder / "training.png")
         console.print(f"{count_parameters(result.model)} parameters, {len(hist)} epochs ({result.stopped}), "
                       f"best validation loss {result.best_val:.3e} at epoch {result.best_epoch}")
     with console.status("evaluating on the test trajectories"):
         evaluation = evaluate(stepper, dataset, reference, lam if lam > 0 else 1.0)
-    summary = evaluation.summary()
-    if not prob.chaotic:
-        for k in ("vpt_median_lyap", "vpt_min_lyap", "vpt_nrmse_median_lyap"):
-            summary[k] = float("nan")
-    summary.update(train_seconds=seconds, lyapunov=lam, lyapunov_estimate=lam_estimate)
+    summary = evaluation_summary(evaluation, prob.chaotic, seconds, lam, lam_estimate)
     write_json(folder / "metrics.json", summary)
-    _figures(folder, evaluation, prob.components, lam)
+    plot_evaluation(folder, evaluation, prob.components, lam)
     console.print(metrics_table(f"{prob.name} {kind.value} surrogate on {summary['n_test']} unseen trajectories",
                                 _summary_rows(summary, prob.chaotic) + [("training seconds", f"{seconds:.1f}")]))
     console.print(f"run folder: {folder}", soft_wrap=True)
-
-
-def load_stepper(folder: Path):
-    """Rebuild the surrogate saved in a run folder: (stepper, config dict)."""
-    import torch
-
-    from pinn.surrogate.data import Normaliser
-    from pinn.surrogate.models import PolynomialField, build_model, spec_from_json
-
-    config_path, model_path = folder / "config.json", folder / "model.pt"
-    if not config_path.is_file() or not model_path.is_file():
-        raise PinnError(f"{folder} is not a surrogate run folder (config.json and model.pt are needed)")
-    config = json.loads(config_path.read_text())
-    if not config.get("surrogate"):
-        raise PinnError(f"{folder} is not a surrogate run folder (made by another command)")
-    state = torch.load(model_path, weights_only=True)
-    data_cfg = config["data"]
-    if config["model"] == "sindy":
-        stepper = PolynomialField(state["powers"].numpy(), state["coefficients"].numpy(), data_cfg["dt"],
-                                  data_cfg["drive_freqs"], int(state["substeps"]))
-    else:
-        spec = spec_from_json(state["spec"])
-        zeros = np.zeros(spec.dim)
-        stepper = build_model(spec, Normaliser(zeros, zeros + 1, zeros, zeros + 1))
-        stepper.load_state_dict(state["state"])
-        stepper.eval()
-    return stepper, config
 
 
 def _floats(values: list[str], what: str) -> list[float]:
@@ -311,12 +192,8 @@ def rollout(
     = None,
 ) -> None:
     """Run a trained surrogate freely from one initial state and compare it with the reference."""
-    from pinn.runs import write_csv
-    from pinn.surrogate import plots
-    from pinn.surrogate.data import integrate
-    from pinn.surrogate.evaluate import (NORM_THRESHOLD, NRMSE_THRESHOLD, attractor_statistics, normalised_error,
-                                         nrmse, valid_prediction_time)
-    from pinn.surrogate.evaluate import rollout as free_rollout
+    from pinn.surrogate.plots import plot_rollout_run
+    from pinn.surrogate.runs import load_stepper, rollout_run, write_rollout
 
     stepper, config = load_stepper(run)
     if problem is not None and problem != config["problem"]:
@@ -329,37 +206,17 @@ def rollout(
     d = len(prob.components)
     if len(u0) != d:
         raise PinnError(f"--ic needs {d} values ({' '.join(prob.components)}) for {prob.name}, got {len(u0)}")
-    dt = float(config["data"]["dt"])
-    n = int(round(t_final / dt))
-    w = int(stepper.history_length)
-    if n <= w:
-        raise PinnError(f"--t-final {t_final} is shorter than the model's window ({w} steps of {dt})")
-    t = np.arange(n + 1) * dt
-    true = integrate(prob.rhs, np.array([u0]), t, int(config["data"]["substeps"]))  # (1, n+1, d)
-    pred = np.concatenate((true[:, :w - 1], free_rollout(stepper, true[:, :w], float(t[w - 1]), n - w + 1)), axis=1)
-    tt, p, q = t[w - 1:], pred[:, w - 1:], true[:, w - 1:]
-    err = normalised_error(p, q)
-    sigma = q.reshape(-1, d).std(axis=0)
-    vpt, censored = valid_prediction_time(err, tt, NORM_THRESHOLD)
-    vpt2, _ = valid_prediction_time(nrmse(p, q, np.maximum(sigma, 1e-12)), tt, NRMSE_THRESHOLD)
-    later = tt - tt[0] >= min(2.0, 0.5 * (tt[-1] - tt[0]))  # the long-run statistics skip the transient
-    stats = attractor_statistics(p[:, later], q[:, later])
+    result = rollout_run(stepper, prob.rhs, u0, float(config["data"]["dt"]), int(config["data"]["substeps"]),
+                         t_final)
     folder = new_run_dir(run, "rollout")
-    write_json(folder / "rollout.json", {"ic": u0, "t_final": t_final, "vpt": float(vpt[0]),
-                                         "vpt_nrmse": float(vpt2[0]), "censored": bool(censored[0]),
-                                         "lyapunov": config["lyapunov"], "attractor_w1": stats["w1"]})
-    header = ["t", *[f"{c}_pred" for c in prob.components], *[f"{c}_true" for c in prob.components], "error"]
-    write_csv(folder / "rollout.csv", header, [t, *pred[0].T, *true[0].T, np.r_[np.zeros(w - 1), err[0]]])
-    plots.plot_rollout(t, pred[0], true[0], prob.components, folder / "rollout.png", vpt=float(vpt[0]))
-    plots.plot_attractor(pred[0], true[0], prob.components, folder / "attractor.png")
+    write_rollout(folder, result, prob.components, u0, t_final, config["lyapunov"])
     lam = float(config["lyapunov"])
-    plots.plot_error_growth(tt, err, max(lam, 0.0), folder / "error_growth.png")
-    plots.plot_histograms(stats, prob.components, folder / "histograms.png")
-    rows = [("valid prediction time (norm > 0.4)", f"{vpt[0]:.3f}" + (" (never crossed)" if censored[0] else "")),
-            ("valid prediction time (NRMSE > 0.5)", f"{vpt2[0]:.3f}"),
-            ("attractor W1 / sigma (mean, after t = 2)", f"{stats['w1_mean']:.3g}")]
+    plot_rollout_run(folder, result, prob.components, lam)
+    rows = [("valid prediction time (norm > 0.4)", f"{result.vpt:.3f}" + (" (never crossed)" if result.censored
+                                                                          else "")),
+            ("valid prediction time (NRMSE > 0.5)", f"{result.vpt_nrmse:.3f}"),
+            ("attractor W1 / sigma (mean, after t = 2)", f"{result.stats['w1_mean']:.3g}")]
     if prob.chaotic and lam > 0:
-        rows.append(("in Lyapunov times (norm)", f"{vpt[0] * lam:.2f}"))
+        rows.append(("in Lyapunov times (norm)", f"{result.vpt * lam:.2f}"))
     console.print(metrics_table(f"{config['model']} rollout from {u0} to t = {t_final}", rows))
     console.print(f"written to {folder}", soft_wrap=True)
-

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import console, progress_bar
-from cli.surrogate import PROBLEMS, surrogate_problem
+from problems.surrogates import PROBLEMS, surrogate_problem
 from pinn.errors import PinnError
 from pinn.optim import Optimizer, Schedule
 from pinn.surrogate.sweep import SweepAxis

@@ -4,13 +4,17 @@ component histograms, training curves, and sweep heat maps and bars. Each functi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from pinn.surrogate.evaluate import Evaluation
+    from pinn.surrogate.runs import RolloutResult
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -93,6 +97,26 @@ def plot_histograms(stats: dict[str, Any], components: Sequence[str], path: Path
     axes[0, 0].set_ylabel("density")
     axes[0, 0].legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_evaluation(folder: Path, evaluation: "Evaluation", components: Sequence[str], lyapunov: float) -> None:
+    """The test-set figures of a training run: rollout.png and attractor.png of the median rollout (by VPT),
+    error_growth.png of all rollouts against e^(max(lambda, 0) t), histograms.png."""
+    i = int(np.argsort(evaluation.vpt_norm)[len(evaluation.vpt_norm) // 2])  # the median rollout
+    plot_rollout(evaluation.t, evaluation.pred[i], evaluation.true[i], components, folder / "rollout.png",
+                 vpt=float(evaluation.vpt_norm[i]))
+    plot_attractor(evaluation.pred[i], evaluation.true[i], components, folder / "attractor.png")
+    plot_error_growth(evaluation.t, evaluation.error, max(lyapunov, 0.0), folder / "error_growth.png")
+    plot_histograms(evaluation.histograms, components, folder / "histograms.png")
+
+
+def plot_rollout_run(folder: Path, result: "RolloutResult", components: Sequence[str], lyapunov: float) -> None:
+    """The figures of one free rollout (see :func:`pinn.surrogate.runs.rollout_run`): rollout.png,
+    attractor.png, error_growth.png against e^(max(lambda, 0) t), histograms.png."""
+    plot_rollout(result.t, result.pred[0], result.true[0], components, folder / "rollout.png", vpt=result.vpt)
+    plot_attractor(result.pred[0], result.true[0], components, folder / "attractor.png")
+    plot_error_growth(result.tt, result.error, max(lyapunov, 0.0), folder / "error_growth.png")
+    plot_histograms(result.stats, components, folder / "histograms.png")
 
 
 def plot_training(history: Sequence[dict[str, float]], path: Path) -> Path:
