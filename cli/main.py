@@ -53,24 +53,16 @@ app = typer.Typer(cls=PinnGroup, no_args_is_help=True, pretty_exceptions_enable=
 
 
 def _register() -> None:
-    from cli import problems_cmd, simulate, solve
+    from cli import classify, fourier, identify, problems_cmd, simulate, solve, surrogate, sweep
 
     app.add_typer(solve.app, name="solve")
     app.command("simulate")(simulate.simulate)
     app.command("problems")(problems_cmd.problems)
-    for module_name, name in (("cli.fourier", "fourier"), ("cli.identify", "identify"),
-                              ("cli.classify", "classify"), ("cli.surrogate", "surrogate"),
-                              ("cli.sweep", "sweep")):
-        try:
-            module = __import__(module_name, fromlist=["app"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        if isinstance(module.app, typer.Typer):
-            app.add_typer(module.app, name=name)
-        else:
-            app.command(name)(module.app)
+    app.add_typer(fourier.app, name="fourier")
+    app.add_typer(identify.app, name="identify")
+    app.add_typer(classify.app, name="classify")
+    app.add_typer(surrogate.app, name="surrogate")
+    app.add_typer(sweep.app, name="sweep")
 
 
 _register()
