@@ -14,7 +14,8 @@ from pinn.errors import PinnError
 from pinn.networks import Activation
 from pinn.optim import Optimizer, Schedule
 from pinn.runs import new_run_dir, write_json
-from pinn.surrogate.models import FlowForm, Precision, SurrogateKind
+from pinn.networks import DType
+from pinn.surrogate.models import FlowForm, SurrogateKind
 from problems.surrogates import surrogate_problem
 
 
@@ -69,7 +70,7 @@ def train(
     stride: Annotated[Optional[int], typer.Option(min=1, help="Use every stride-th one-step pair for training "
                                                   "(default 5 MLP, 2 LSTM/GRU).")] = None,
     max_seconds: Annotated[float, typer.Option(min=0.0, help="Training time budget (0: none).")] = 0.0,
-    precision: Annotated[Optional[Precision], typer.Option(help="Default: float64 MLP, float32 LSTM/GRU.")]
+    precision: Annotated[Optional[DType], typer.Option(help="Default: float64 MLP, float32 LSTM/GRU.")]
     = None,
     trajectories: Annotated[Optional[int], typer.Option(min=2, help="Training + validation trajectories.")] = None,
     test_trajectories: Annotated[Optional[int], typer.Option(min=1, help="Unseen test trajectories.")] = None,
@@ -143,7 +144,7 @@ def train(
                          depth=depth or (3 if not recurrent else 1), activation=activation, dropout=dropout,
                          window=(window or 10) if recurrent else 1, dt=dataset.config.dt,
                          drive_freqs=dataset.config.drive_freqs,
-                         precision=prec or (Precision.float32 if recurrent else Precision.float64),
+                         precision=prec or (DType.float32 if recurrent else DType.float64),
                          linear_skip=linear_skip and not recurrent)
         train_config = TrainConfig(
             optimizer=optimizer or (Optimizer.adam if recurrent else Optimizer.adam_lbfgs), lr=lr,

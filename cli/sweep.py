@@ -62,14 +62,14 @@ def _sweep(problem: str, ctx: typer.Context, jobs: int, epochs: int, batch_size:
            horizon: float, lyapunov: float, seed: int, precision: str, heatmap: Optional[list[str]],
            optimizer: Optimizer, schedule: Schedule, out: Optional[Path]) -> None:
     from pinn.surrogate.data import DataConfig, make_dataset
-    from pinn.surrogate.models import Precision
+    from pinn.networks import DType
     from pinn.surrogate.sweep import SweepConfig, default_sweep_spec, prepare_folder, run_sweep, summarise
     from pinn.surrogate.train import TrainConfig
 
     grid = parse_grid(list(ctx.args))
     prob = surrogate_problem(problem)
     try:
-        prec = Precision(precision)
+        prec = DType(precision)
     except ValueError:
         raise PinnError(f"--precision must be float32 or float64, got {precision}") from None
     data_config = DataConfig(problem=prob.name, n_traj=trajectories or prob.n_traj,

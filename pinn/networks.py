@@ -8,6 +8,18 @@ import torch
 from torch import nn
 
 
+class DType(str, enum.Enum):
+    """Floating-point precision of parameters and data."""
+
+    float32 = "float32"
+    float64 = "float64"
+
+    @property
+    def torch(self) -> torch.dtype:
+        """The torch dtype."""
+        return torch.float32 if self is DType.float32 else torch.float64
+
+
 class Activation(str, enum.Enum):
     """Hidden-layer activations."""
 

@@ -15,6 +15,7 @@ from pinn.errors import PinnError
 from pinn.losses import PINN, residual
 from pinn.marching import MarchingConfig, WindowFit, solve_marching, window_edges
 from pinn.metrics import pointwise_relative_error, solution_metrics
+from pinn.networks import DType
 from pinn.problem import ODEProblem
 from pinn.reference import reference_solution
 from pinn.runs import save_checkpoint, to_json, write_csv, write_json
@@ -27,17 +28,6 @@ class Method(str, enum.Enum):
 
     marching = "marching"
     gradient = "gradient"
-
-
-class DType(str, enum.Enum):
-    """Floating-point precision of networks and solves."""
-
-    float32 = "float32"
-    float64 = "float64"
-
-    @property
-    def torch(self) -> torch.dtype:
-        return torch.float32 if self is DType.float32 else torch.float64
 
 
 def resolve_device(device: str) -> torch.device:

@@ -10,7 +10,8 @@ from pinn.errors import PinnError
 from pinn.networks import Activation
 from pinn.optim import Optimizer
 from pinn.surrogate.data import DataConfig, make_dataset
-from pinn.surrogate.models import ModelSpec, Precision
+from pinn.networks import DType
+from pinn.surrogate.models import ModelSpec
 from pinn.surrogate.sweep import (DEFAULT_LR, SweepAxis, SweepConfig, markdown_table, parse_axis_values, point_key,
                                   point_settings, prepare_folder, run_sweep, summarise)
 from pinn.surrogate.train import TrainConfig
@@ -20,7 +21,7 @@ from problems.lorenz import lorenz_rhs
 def tiny_config(**grid_values) -> SweepConfig:
     grid = tuple((SweepAxis(k), parse_axis_values(SweepAxis(k), [str(v) for v in vals]))
                  for k, vals in grid_values.items())
-    return SweepConfig("lorenz", grid, ModelSpec(width=8, depth=1, precision=Precision.float32),
+    return SweepConfig("lorenz", grid, ModelSpec(width=8, depth=1, precision=DType.float32),
                        TrainConfig(optimizer=Optimizer.adam, epochs=2, batch_size=256, stride=4), horizon=1.0)
 
 

@@ -11,7 +11,7 @@ from pinn.networks import Activation
 from pinn.optim import Optimizer
 from pinn.surrogate.data import DataConfig, Normaliser, TrajectoryData, make_dataset
 from pinn.surrogate.evaluate import one_step_errors, rollout
-from pinn.surrogate.models import (FlowForm, ModelSpec, Precision, SurrogateKind, build_model, model_state,
+from pinn.surrogate.models import (DType, FlowForm, ModelSpec, SurrogateKind, build_model, model_state,
                                    spec_from_json)
 from pinn.surrogate.sindy import SindyConfig, fit_sindy
 from pinn.surrogate.train import TrainConfig, train_surrogate
@@ -51,7 +51,7 @@ def test_direct_form_is_far_less_accurate_than_residual_at_equal_budget(data):
 
 @pytest.mark.parametrize("kind", [SurrogateKind.lstm, SurrogateKind.gru])
 def test_recurrent_models_train_and_roll_out(data, kind):
-    spec = ModelSpec(kind=kind, width=16, depth=1, window=4, precision=Precision.float32)
+    spec = ModelSpec(kind=kind, width=16, depth=1, window=4, precision=DType.float32)
     config = TrainConfig(optimizer=Optimizer.adam, lr=1e-2, epochs=6, batch_size=128, stride=3)
     result = train_surrogate(data, spec, config)
     # measured: the validation loss falls to 0.41 (LSTM) and 0.45 (GRU) of its first-epoch value

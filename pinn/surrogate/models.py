@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from pinn.errors import PinnError
-from pinn.networks import Activation, activation_module
+from pinn.networks import Activation, DType, activation_module
 from pinn.surrogate.data import Normaliser
 
 
@@ -43,15 +43,6 @@ class FlowForm(str, enum.Enum):
     rk4 = "rk4"
 
 
-class Precision(str, enum.Enum):
-    """Floating-point type of parameters and data."""
-
-    float32 = "float32"
-    float64 = "float64"
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return torch.float32 if self is Precision.float32 else torch.float64
 
 
 class Stepper(Protocol):
@@ -85,7 +76,7 @@ class ModelSpec:
     window: int = 1
     dt: float = 0.01
     drive_freqs: tuple[float, ...] = ()
-    precision: Precision = Precision.float64
+    precision: DType = DType.float64
     linear_skip: bool = False
 
     def __post_init__(self) -> None:
@@ -123,7 +114,7 @@ class Scaled(nn.Module):
         super().__init__()
         self.spec = spec
         self.dt = float(spec.dt)
-        dtype = spec.precision.dtype
+        dtype = spec.precision.torch
         for name in ("state_mean", "state_std", "rate_mean", "rate_std"):
             value = np.asarray(getattr(normaliser, name), dtype=float)
             if value.shape != (spec.dim,):
@@ -162,8 +153,8 @@ class FlowMapMLP(Scaled):
         super().__init__(spec, normaliser)
         n_in = spec.dim + self.n_drive
         self.body = mlp_body(n_in, spec.dim, spec.width, spec.depth, spec.activation,
-                             spec.dropout).to(spec.precision.dtype)
-        self.skip = nn.Linear(n_in, spec.dim).to(spec.precision.dtype) if spec.linear_skip else None
+                             spec.dropout).to(spec.precision.torch)
+        self.skip = nn.Linear(n_in, spec.dim).to(spec.precision.torch) if spec.linear_skip else None
         if self.skip is not None:
             nn.init.zeros_(self.skip.weight)
             nn.init.zeros_(self.skip.bias)
@@ -212,7 +203,7 @@ class RecurrentFlow(Scaled):
         self.head = nn.Linear(spec.width, spec.dim)
         nn.init.xavier_normal_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-        self.to(spec.precision.dtype)
+        self.to(spec.precision.torch)
         self.history_length = spec.window
 
     def predict_next(self, history: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -282,6 +273,6 @@ def spec_from_json(raw: dict[str, Any]) -> ModelSpec:
     raw["kind"] = SurrogateKind(raw["kind"])
     raw["form"] = FlowForm(raw["form"])
     raw["activation"] = Activation(raw["activation"])
-    raw["precision"] = Precision(raw["precision"])
+    raw["precision"] = DType(raw["precision"])
     raw["drive_freqs"] = tuple(raw.get("drive_freqs", ()))
     return ModelSpec(**raw)

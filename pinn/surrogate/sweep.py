@@ -327,8 +327,8 @@ def summarise(folder: Path, rows: Sequence[dict[str, Any]], config: SweepConfig,
 
 def default_sweep_spec(dim: int, dt: float, drive_freqs: Sequence[float] = ()) -> ModelSpec:
     """The fixed network settings of a study (float32 for speed; the axes override width, depth, ...)."""
-    from pinn.surrogate.models import Precision
+    from pinn.networks import DType
 
     return ModelSpec(kind=SurrogateKind.mlp, form=FlowForm.residual, dim=dim, width=64, depth=2, dt=dt,
-                     drive_freqs=tuple(drive_freqs), precision=Precision.float32)
+                     drive_freqs=tuple(drive_freqs), precision=DType.float32)
 

@@ -90,7 +90,7 @@ def training_tensors(data: TrajectoryData, spec: ModelSpec, which: str, stride: 
         hist = u[:, None, :]
     else:
         hist, t, nxt = windows(states, data.t, spec.window, stride)
-    dtype = spec.precision.dtype
+    dtype = spec.precision.torch
     return (torch.as_tensor(hist, dtype=dtype), torch.as_tensor(t, dtype=dtype),
             torch.as_tensor(nxt, dtype=dtype))
 

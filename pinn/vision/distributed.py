@@ -68,6 +68,13 @@ def teardown(cluster: Cluster) -> None:
         dist.destroy_process_group()
 
 
+def wait_for_all(cluster: Cluster) -> None:
+    """Barrier at the end of a finished run: a rank that tears down its connections while rank 0 still
+    writes the run folder can make gloo abort a process."""
+    if cluster.distributed and dist.is_initialized():
+        dist.barrier()
+
+
 def all_sum(values: torch.Tensor, cluster: Cluster) -> torch.Tensor:
     """Sum a tensor over all processes (identity for one process)."""
     if cluster.distributed:

@@ -25,7 +25,7 @@ from pinn.runs import new_run_dir, write_csv, write_json
 from pinn.vision import plots
 from pinn.vision.config import ClassifyConfig, config_from_json
 from pinn.vision.datasets import DatasetName, ImageSet, describe, load_images
-from pinn.vision.distributed import Cluster, setup, teardown
+from pinn.vision.distributed import Cluster, setup, teardown, wait_for_all
 from pinn.vision.download import one_line
 from pinn.vision.models import build_model, count_parameters
 from pinn.vision.train import (HISTORY_KEYS, load_checkpoint, precision_name, predict_logits, score, to_device,
@@ -116,6 +116,7 @@ def classify(cfg: ClassifyConfig, out_root: Path, console: Console | None = None
             write_csv(run_dir / "history.csv", HISTORY_KEYS, [[h[k] for h in history] for k in HISTORY_KEYS])
             write_json(run_dir / "metrics.json", metrics)
             write_figures(run_dir, images, logits, history, cfg, np.array(metrics["confusion_matrix"]))
+        wait_for_all(cluster)
         return run_dir, metrics
     finally:
         teardown(cluster)

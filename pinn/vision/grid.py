@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pinn.errors import PinnError
 from pinn.runs import new_run_dir, write_csv, write_json
 from pinn.vision.config import ClassifyConfig
-from pinn.vision.distributed import Cluster, all_sum, setup, teardown
+from pinn.vision.distributed import Cluster, all_sum, setup, teardown, wait_for_all
 from pinn.vision.experiment import load_for
 from pinn.vision.plots import plot_heatmap
 from pinn.vision.train import predict_logits, score, train_classifier
@@ -122,6 +122,7 @@ def run_grid(cfg: ClassifyConfig, lrs: Sequence[float], l2s: Sequence[float], ou
                                                "cells": result.test_accuracy.size,
                                                "diverged_cells": int(result.diverged.sum()),
                                                "total_seconds": time.perf_counter() - started})
+        wait_for_all(cluster)
         return run_dir, result
     finally:
         teardown(cluster)
