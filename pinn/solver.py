@@ -14,7 +14,7 @@ import torch
 from pinn.errors import PinnError
 from pinn.losses import PINN, residual
 from pinn.marching import MarchingConfig, WindowFit, solve_marching, window_edges
-from pinn.metrics import pointwise_relative_error, solution_metrics
+from pinn.metrics import solution_metrics
 from pinn.networks import DType
 from pinn.problem import ODEProblem
 from pinn.reference import reference_solution
@@ -199,5 +199,4 @@ def write_diverged(run_dir: Path, problem: ODEProblem, cfg: SolveConfig, last_go
     write_json(run_dir / "metrics.json", {"status": "diverged", "diverged_at_step": step})
 
 
-__all__ = ["Method", "DType", "SolveConfig", "SolveResult", "Progress", "solve", "write_run", "write_diverged",
-           "pointwise_relative_error"]
+__all__ = ["Method", "DType", "SolveConfig", "SolveResult", "Progress", "solve", "write_run", "write_diverged"]

@@ -122,15 +122,21 @@ def classify(cfg: ClassifyConfig, out_root: Path, console: Console | None = None
         teardown(cluster)
 
 
-def resume_config(run_dir: Path, dataset: DatasetName, epochs: int | None) -> ClassifyConfig:
-    """The saved config of ``run_dir`` (which must be a run of ``dataset``), with ``epochs`` if given."""
+def saved_config(run_dir: Path, hint: str) -> ClassifyConfig:
+    """The ClassifyConfig saved in ``run_dir/config.json``; PinnError (ending in ``hint``) if it is missing,
+    and PinnError if it is not valid JSON."""
     path = Path(run_dir) / "config.json"
     if not path.is_file():
-        raise PinnError(f"{run_dir} has no config.json: give the folder of an earlier 'pinn classify' run")
+        raise PinnError(f"{run_dir} has no config.json: {hint}")
     try:
-        cfg = config_from_json(json.loads(path.read_text()))
+        return config_from_json(json.loads(path.read_text()))
     except json.JSONDecodeError as exc:
         raise PinnError(f"{path} is not valid JSON ({exc})") from None
+
+
+def resume_config(run_dir: Path, dataset: DatasetName, epochs: int | None) -> ClassifyConfig:
+    """The saved config of ``run_dir`` (which must be a run of ``dataset``), with ``epochs`` if given."""
+    cfg = saved_config(run_dir, "give the folder of an earlier 'pinn classify' run")
     if cfg.dataset is not DatasetName(dataset):
         raise PinnError(f"{run_dir} is a {cfg.dataset.value} run, not {DatasetName(dataset).value}")
     return dataclasses.replace(cfg, epochs=epochs).check() if epochs is not None else cfg
@@ -142,13 +148,7 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, console: Console |
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise PinnError(f"run folder {run_dir} does not exist")
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise PinnError(f"{run_dir} has no config.json: is it a 'pinn classify' run folder?")
-    try:
-        cfg = config_from_json(json.loads(path.read_text()))
-    except json.JSONDecodeError as exc:
-        raise PinnError(f"{path} is not valid JSON ({exc})") from None
+    cfg = saved_config(run_dir, "is it a 'pinn classify' run folder?")
     if data_dir is not None:
         cfg = dataclasses.replace(cfg, data_dir=str(data_dir))
     state = load_checkpoint(run_dir)
