@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from typing import Iterator, Optional
+
+from pinn.progress import Reporter, Update
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,6 +27,27 @@ def progress_bar(description: str, total: int) -> Iterator[callable]:
             bar.update(task, completed=completed, total=total_now or total, status=status)
 
         yield update
+
+
+class RichReporter(Reporter):
+    """Shows each phase of a library call: a progress bar when its length is known, else a spinner."""
+
+    @contextmanager
+    def _display(self, name: str, total: Optional[int]) -> Iterator[Update]:
+        if total is None:
+            start = time.perf_counter()
+            with console.status(name) as status:
+                def update(done: int = 0, text: str = "", total: Optional[int] = None) -> None:
+                    status.update(f"{name}: {text}" if text else name)
+
+                yield update
+            console.print(f"{name}: {time.perf_counter() - start:.1f} s", style="dim", highlight=False)
+            return
+        with progress_bar(name, total) as bar:
+            yield lambda done, status="", total=None: bar(done, total, status)
+
+    def message(self, text: str) -> None:
+        console.print(text, markup=False)
 
 
 def metrics_table(title: str, rows: list[tuple[str, str]]) -> Table:
