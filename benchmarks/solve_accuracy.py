@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pinn.solver import Method, SolveConfig, solve
-from problems.lorenz import lorenz_problem
-from pinn.marching import drive_aligned_window
+from pinn.choices import Method
+from pinn.solve_config import SolveConfig
+from pinn.solver import solve
+from problems.lorenz import LORENZ
 from problems.oscillator import oscillator_problem
-from problems.square_wave import SquareWave, square_wave_problem
+from problems.square_wave import SquareWave, drive_aligned_window, square_wave_problem
 
 OUT = Path(__file__).parent / "results"
 
@@ -37,12 +38,12 @@ def row(label: str, problem, cfg: SolveConfig) -> dict:
 def main() -> None:
     rows = []
     marching = SolveConfig()
-    rows.append(row("lorenz IC (-8,7,27), t in [0,8], marching", lorenz_problem(), marching))
+    rows.append(row("lorenz IC (-8,7,27), t in [0,8], marching", LORENZ.problem(), marching))
     rng = np.random.default_rng(2026)
     for ic in rng.uniform(-15, 15, size=(5, 3)):
         label = f"lorenz IC ({ic[0]:.2f},{ic[1]:.2f},{ic[2]:.2f}), [0,8], marching"
-        rows.append(row(label, lorenz_problem(u0=ic), marching))
-    rows.append(row("lorenz t in [0,20], marching", lorenz_problem(t1=20.0), marching))
+        rows.append(row(label, LORENZ.problem(u0=ic), marching))
+    rows.append(row("lorenz t in [0,20], marching", LORENZ.problem(t1=20.0), marching))
     osc = replace(marching, marching=replace(marching.marching, window=0.5))
     rows.append(row("oscillator cos, t in [0,20], marching", oscillator_problem(), osc))
     notes = SquareWave(period=0.2, width=0.1, fmax=2.0)
@@ -60,9 +61,9 @@ def main() -> None:
         rows.append(row("square N=20, two periods [0,0.4], gradient", two, SolveConfig(method=Method.gradient)))
         grad = SolveConfig(method=Method.gradient)
         for t1 in (1.0, 2.0, 8.0):
-            rows.append(row(f"lorenz t in [0,{t1:g}], marching", lorenz_problem(t1=t1), marching))
+            rows.append(row(f"lorenz t in [0,{t1:g}], marching", LORENZ.problem(t1=t1), marching))
             rows.append(row(f"lorenz t in [0,{t1:g}], gradient (4x64 tanh, Adam 5000 + L-BFGS 1000)",
-                            lorenz_problem(t1=t1), grad))
+                            LORENZ.problem(t1=t1), grad))
         rows.append(row("oscillator cos, [0,20], gradient", oscillator_problem(), grad))
     OUT.mkdir(exist_ok=True)
     (OUT / "solve_accuracy.json").write_text(json.dumps(rows, indent=2))

@@ -31,7 +31,9 @@ from pinn.surrogate.lyapunov import largest_lyapunov_exponent
 from pinn.surrogate.models import ModelSpec, Precision, SurrogateKind, model_state
 from pinn.surrogate.sindy import SindyConfig, fit_sindy
 from pinn.surrogate.train import TrainConfig, count_parameters, train_surrogate
-from problems.lorenz import lorenz_rhs
+from problems.lorenz import LORENZ
+
+lorenz_rhs = LORENZ.problem().rhs  # f(t, u) at the default constants
 
 LAMBDA = 0.906  # literature value at sigma = 10, rho = 28, beta = 8/3
 COMPONENTS = ("x", "y", "z")

@@ -6,13 +6,14 @@ import time
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from pinn.progress import Reporter, Update
-
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pinn.progress import Reporter, Update
+
 console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @contextmanager

@@ -1,4 +1,8 @@
-"""Entry point of the ``pinn`` command: joins one typer app per command and turns errors into one line."""
+"""Entry point of the ``pinn`` command: joins one typer app per command and turns errors into one line.
+
+Importing the command modules builds the whole command tree from the problem registry without importing
+torch, scipy or matplotlib; each command imports the numerics it needs when it runs.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,13 @@ import sys
 from typing import Any
 
 import typer
-from rich.console import Console
-from typer.core import TyperGroup
 
+from cli.console import err_console
+from cli.options import PinnCommandGroup
 from pinn.errors import PinnError
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-
-class PinnGroup(TyperGroup):
+class PinnGroup(PinnCommandGroup):
     """Top-level group: user errors become one line on stderr and exit code 2, never a traceback."""
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
@@ -26,7 +28,7 @@ class PinnGroup(TyperGroup):
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except typer.Abort:
-            err_console.print("pinn: aborted")
+            err_console.print("pinn: interrupted")
             sys.exit(130)
         except PinnError as exc:
             err_console.print(f"pinn: error: {exc}", markup=False)
@@ -48,7 +50,6 @@ class PinnGroup(TyperGroup):
 
 
 app = typer.Typer(cls=PinnGroup, no_args_is_help=True, pretty_exceptions_enable=False,
-                  add_completion=False,
                   help="Physics-informed neural networks, surrogates and CNN classifiers.")
 
 
@@ -56,7 +57,7 @@ def _register() -> None:
     from cli import classify, fourier, identify, problems_cmd, simulate, solve, surrogate, sweep
 
     app.add_typer(solve.app, name="solve")
-    app.command("simulate")(simulate.simulate)
+    app.add_typer(simulate.app, name="simulate")
     app.command("problems")(problems_cmd.problems)
     app.add_typer(fourier.app, name="fourier")
     app.add_typer(identify.app, name="identify")

@@ -10,14 +10,11 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import console, metrics_table, progress_bar
+from pinn.choices import Activation, DType, Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.networks import Activation
-from pinn.optim import Optimizer, Schedule
 from pinn.runs import new_run_dir, write_json
-from pinn.networks import DType
 from pinn.surrogate.models import FlowForm, SurrogateKind
-from problems.surrogates import surrogate_problem
-
+from problems import REGISTRY
 
 app = typer.Typer(help="Data-driven surrogates: learn u_t -> u_{t+dt} from trajectories and roll it out.",
                   no_args_is_help=True)
@@ -95,10 +92,10 @@ def train(
     from pinn.surrogate.evaluate import ReferenceSet, evaluate
     from pinn.surrogate.models import ModelSpec, model_state
     from pinn.surrogate.plots import plot_evaluation, plot_training
-    from pinn.surrogate.runs import evaluation_summary, save_sindy, surrogate_dataset, write_history
     from pinn.surrogate.runs import estimate_lyapunov as benettin_lyapunov  # the option owns the plain name
+    from pinn.surrogate.runs import evaluation_summary, save_sindy, surrogate_dataset, write_history
 
-    prob = surrogate_problem(problem)
+    prob = REGISTRY.get(problem, purpose="surrogates").surrogate_problem()
     kind, flow_form, prec = SurrogateKind(model), FlowForm(form), precision
     recurrent = kind in (SurrogateKind.lstm, SurrogateKind.gru)
     if kind is SurrogateKind.mlp and (window or 1) > 1:
@@ -199,7 +196,7 @@ def rollout(
     stepper, config = load_stepper(run)
     if problem is not None and problem != config["problem"]:
         raise PinnError(f"{run} holds a {config['problem']} surrogate, not {problem}")
-    prob = surrogate_problem(config["problem"])
+    prob = REGISTRY.get(config["problem"], purpose="surrogates").surrogate_problem()
     extra = list(ctx.args)
     if extra and ic is None:
         raise PinnError(f"unexpected arguments: {' '.join(extra)}")

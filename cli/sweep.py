@@ -13,10 +13,10 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import console, progress_bar
-from problems.surrogates import PROBLEMS, surrogate_problem
+from pinn.choices import Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.optim import Optimizer, Schedule
 from pinn.surrogate.sweep import SweepAxis
+from problems import REGISTRY
 
 app = typer.Typer(help="Grid studies of surrogate training (architecture, activation, optimizer, schedule, "
                        "regularisation).", no_args_is_help=True)
@@ -61,13 +61,13 @@ def _sweep(problem: str, ctx: typer.Context, jobs: int, epochs: int, batch_size:
            trajectories: Optional[int], test_trajectories: Optional[int], t_final: Optional[float],
            horizon: float, lyapunov: float, seed: int, precision: str, heatmap: Optional[list[str]],
            optimizer: Optimizer, schedule: Schedule, out: Optional[Path]) -> None:
+    from pinn.choices import DType
     from pinn.surrogate.data import DataConfig, make_dataset
-    from pinn.networks import DType
     from pinn.surrogate.sweep import SweepConfig, default_sweep_spec, prepare_folder, run_sweep, summarise
     from pinn.surrogate.train import TrainConfig
 
     grid = parse_grid(list(ctx.args))
-    prob = surrogate_problem(problem)
+    prob = REGISTRY.get(problem, purpose="surrogates").surrogate_problem()
     try:
         prec = DType(precision)
     except ValueError:
@@ -135,6 +135,6 @@ def _make_command(name: str):
     return command
 
 
-for _name in PROBLEMS:
+for _name in [s.name for s in REGISTRY if s.surrogate is not None]:
     app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
         _make_command(_name))

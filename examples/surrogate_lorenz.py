@@ -17,7 +17,9 @@ from pinn.surrogate.data import DataConfig, make_dataset
 from pinn.surrogate.evaluate import ReferenceSet, evaluate
 from pinn.surrogate.models import ModelSpec
 from pinn.surrogate.train import TrainConfig, train_surrogate
-from problems.lorenz import lorenz_rhs
+from problems.lorenz import LORENZ
+
+lorenz_rhs = LORENZ.problem().rhs  # f(t, u) at the default constants
 
 
 def main() -> None:

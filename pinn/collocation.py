@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 import warnings
 
 import numpy as np
 import torch
 from scipy.stats import qmc
 
-
-class Sampling(str, enum.Enum):
-    """How collocation times are placed on [t0, t1]."""
-
-    grid = "grid"
-    uniform = "uniform"
-    sobol = "sobol"
+from pinn.choices import Sampling
 
 
 def collocation_points(kind: Sampling, n: int, t0: float, t1: float, seed: int = 0,

@@ -6,3 +6,13 @@ class PinnError(Exception):
 
     The message says what was wrong and what to do; the CLI prints it as one line and exits with code 2.
     """
+
+
+class Diverged(PinnError):
+    """Training stopped because the loss became NaN or infinite; ``last_good`` holds the last finite model
+    state (a state dict) and ``step`` the step where it happened, so the caller can save them."""
+
+    def __init__(self, message: str, last_good: dict, step: int) -> None:
+        super().__init__(message)
+        self.last_good = last_good
+        self.step = step

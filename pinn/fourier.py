@@ -23,16 +23,13 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy.integrate import quad
-from scipy.optimize import minimize_scalar
-from scipy.special import sici
 
 from pinn.errors import PinnError
 
 PeriodicForce = Callable[[np.ndarray], np.ndarray]
 """F(t): t (n,) -> (n,) in float64, periodic with the period given alongside it."""
 
-GIBBS_FRACTION = float(sici(np.pi)[0] / np.pi - 0.5)
+GIBBS_FRACTION = 0.08948987223608351  # Si(pi) / pi - 1/2, checked against scipy.special.sici in the tests
 """Limit of the partial sums' overshoot at a jump, as a fraction of the jump: Si(pi)/pi - 1/2 = 0.08949."""
 
 
@@ -105,6 +102,8 @@ def fourier_coefficients(force: PeriodicForce, period: float, n_max: int, t_star
     w = 2.0 * np.pi / period
 
     def integral(weight: Callable[[float], float]) -> float:
+        from scipy.integrate import quad
+
         value, _ = quad(lambda s: float(np.asarray(force(np.array([s])))[0]) * weight(s), a, b,
                         points=breaks or None, limit=max(200, 4 * n_max), epsabs=epsabs, epsrel=epsrel)
         return value
@@ -142,6 +141,8 @@ def mean_square(force: PeriodicForce, period: float, t_start: float | None = Non
     """(1/T) int_period F(t)^2 dt by quadrature (the left side of Parseval's identity)."""
     a = -0.5 * period if t_start is None else float(t_start)
     breaks = _fold_into_window(discontinuities, a, period)
+    from scipy.integrate import quad
+
     value, _ = quad(lambda s: float(np.asarray(force(np.array([s])))[0]) ** 2, a, a + period,
                     points=breaks or None, limit=200, epsabs=1e-13, epsrel=1e-13)
     return value / period
@@ -220,6 +221,8 @@ def gibbs_overshoot(force: PeriodicForce, series: FourierSeries, n_terms: int, t
     values = partial_sum(series, t, n_terms)
     k = int(np.argmax(values))
     lo, hi = offsets[max(k - 1, 0)], offsets[min(k + 1, grid - 1)]
+    from scipy.optimize import minimize_scalar
+
     res = minimize_scalar(lambda s: -partial_sum(series, np.array([t_jump + side * s]), n_terms)[0],
                           bounds=(lo, hi), method="bounded", options={"xatol": 1e-12 * series.period})
     s_best, peak = (res.x, -res.fun) if -res.fun >= values[k] else (offsets[k], values[k])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pinn.choices import InitialCondition
 from pinn.networks import MLP
 from pinn.problem import ODEProblem
-from pinn.trial import InitialCondition, first_order_trial, second_order_trial, time_derivative
+from pinn.trial import first_order_trial, second_order_trial, time_derivative
 
 
 class PINN(nn.Module):

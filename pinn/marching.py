@@ -13,45 +13,16 @@ Dwivedi & Srinivasan (2020) with the block time-marching of Dong & Li (2021).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import numpy as np
 import torch
 
 from pinn.errors import PinnError
-from pinn.networks import MLP, Activation
+from pinn.networks import MLP
 from pinn.problem import ODEProblem
-
-
-@dataclass(frozen=True)
-class MarchingConfig:
-    """Settings of the time-marching least-squares solver.
-
-    window: window length in the problem's time units (windows also break at ``problem.breakpoints``).
-    features: hidden features M (width of the random network's last layer).
-    points: collocation points per window (Chebyshev-Gauss-Lobatto nodes, both ends included).
-    depth: hidden layers of the feature network.
-    scale: hidden weights and biases are drawn from U(-scale, scale) (input in [-1, 1]).
-    activation: hidden activation.
-    max_iter: cap on Gauss-Newton iterations per window (stops earlier at convergence).
-    tol: stop when the step is below tol * (1 + |C|).
-    seed: seed of the random features.
-    hidden_epochs: if > 0, the hidden layers are first trained by Adam for this many steps as a classic PINN
-        on the first window (hybrid least-squares / gradient training, Cyr et al. 2020), then frozen and
-        used as the features of every window.
-    """
-
-    window: float = 0.1
-    features: int = 60
-    points: int = 80
-    depth: int = 1
-    scale: float = 1.0
-    activation: Activation = Activation.tanh
-    max_iter: int = 50
-    tol: float = 1e-13
-    seed: int = 0
-    hidden_epochs: int = 0
+from pinn.solve_config import DEFAULT_WINDOW, MarchingConfig
 
 
 def lobatto_nodes(n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -77,9 +48,7 @@ def feature_network(cfg: MarchingConfig, dtype: torch.dtype = torch.float64) -> 
 
 def pretrained_feature_network(problem: ODEProblem, cfg: MarchingConfig, dtype: torch.dtype) -> MLP:
     """Hidden layers trained by Adam on the first window's residual, then frozen (see ``hidden_epochs``)."""
-    from dataclasses import replace
-
-    from pinn.optim import Optimizer
+    from pinn.choices import Optimizer
     from pinn.train import GradientConfig, train_gradient
 
     first = replace(problem, t1=min(problem.t1, problem.t0 + cfg.window), breakpoints=())
@@ -252,8 +221,8 @@ def solve_marching(problem: ODEProblem, cfg: MarchingConfig = MarchingConfig(),
 
     Use float64: the Gauss-Newton solves reach residuals near 1e-12, far below float32's resolution.
     """
-    if cfg.window <= 0 or cfg.features < 1 or cfg.points < 2 or cfg.max_iter < 1:
-        raise PinnError("marching needs window > 0, features >= 1, points >= 2 and at least one iteration")
+    if cfg.window is None:
+        cfg = replace(cfg, window=problem.window or DEFAULT_WINDOW)
     net = pretrained_feature_network(problem, cfg, dtype) if cfg.hidden_epochs else feature_network(cfg, dtype)
     edges = window_edges(problem.t0, problem.t1, cfg.window, problem.breakpoints)
     u_a = problem.u0_tensor(dtype)[0]

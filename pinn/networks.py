@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-import enum
-
 import torch
 from torch import nn
 
-
-class DType(str, enum.Enum):
-    """Floating-point precision of parameters and data."""
-
-    float32 = "float32"
-    float64 = "float64"
-
-    @property
-    def torch(self) -> torch.dtype:
-        """The torch dtype."""
-        return torch.float32 if self is DType.float32 else torch.float64
-
-
-class Activation(str, enum.Enum):
-    """Hidden-layer activations."""
-
-    tanh = "tanh"
-    sin = "sin"
-    silu = "silu"
-    gelu = "gelu"
-    relu = "relu"
-    softplus = "softplus"
+from pinn.choices import Activation, DType  # noqa: F401  DType re-exported until surrogate and vision move to pinn.choices
 
 
 class Sin(nn.Module):

@@ -1,43 +1,16 @@
-"""Optimizers and learning-rate schedules, chosen by name (str Enums shared with the CLI)."""
+"""Optimizers and learning-rate schedules chosen by name, and :func:`minimise`, the one training loop of the
+gradient-trained paths (first-order phase, then L-BFGS, one NaN policy)."""
 
 from __future__ import annotations
 
-import enum
-from typing import Iterable
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
 
 import torch
 
-
-class Optimizer(str, enum.Enum):
-    """Optimizers: plain gradient descent, with momentum or Nesterov momentum, Adam, AdamW, L-BFGS, and
-    Adam followed by L-BFGS. ``gd``/``sgd`` differ only in batching, which the caller decides: ``gd`` uses
-    the full batch, ``sgd`` mini-batches."""
-
-    gd = "gd"
-    gd_momentum = "gd-momentum"
-    sgd = "sgd"
-    sgd_momentum = "sgd-momentum"
-    nesterov = "nesterov"
-    adam = "adam"
-    adamw = "adamw"
-    lbfgs = "lbfgs"
-    adam_lbfgs = "adam+lbfgs"
-
-    @property
-    def mini_batches(self) -> bool:
-        """Whether this choice draws mini-batches (stochastic gradient descent)."""
-        return self in (Optimizer.sgd, Optimizer.sgd_momentum)
-
-
-class Schedule(str, enum.Enum):
-    """Learning-rate schedules: constant, step decay, exponential decay, cosine annealing, reduce on plateau."""
-
-    none = "none"
-    constant = "constant"
-    step = "step"
-    exponential = "exponential"
-    cosine = "cosine"
-    plateau = "plateau"
+from pinn.choices import Optimizer, Schedule
+from pinn.errors import Diverged
 
 
 def make_optimizer(kind: Optimizer, params: Iterable[torch.nn.Parameter], lr: float,
@@ -97,3 +70,86 @@ def scheduler_step(scheduler, metric: float) -> None:
         scheduler.step(metric)
     else:
         scheduler.step()
+
+
+@dataclass(frozen=True)
+class Phases:
+    """The optimisation schedule of every gradient-trained path: ``steps`` first-order steps of
+    ``optimizer`` (with ``schedule``, ``weight_decay``, ``momentum``), then ``lbfgs_iters`` L-BFGS iterations
+    (strong Wolfe) for ``lbfgs`` and ``adam+lbfgs``."""
+
+    optimizer: Optimizer
+    lr: float
+    steps: int
+    lbfgs_iters: int = 0
+    schedule: Schedule = Schedule.none
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+
+    @property
+    def first_order_steps(self) -> int:
+        """Steps of the first-order phase (none for L-BFGS alone)."""
+        return 0 if Optimizer(self.optimizer) is Optimizer.lbfgs else self.steps
+
+    @property
+    def lbfgs_steps(self) -> int:
+        """Iterations of the L-BFGS phase (none unless the optimizer asks for it)."""
+        return self.lbfgs_iters if Optimizer(self.optimizer) in (Optimizer.lbfgs, Optimizer.adam_lbfgs) else 0
+
+
+def minimise(params: Sequence[torch.nn.Parameter], phases: Phases, loss: Callable[[int], torch.Tensor],
+             full_loss: Callable[[], torch.Tensor], snapshot: Callable[[], dict],
+             log: Callable[[int, int, float, float, str], None], log_every: int = 50) -> None:
+    """Run ``phases`` on ``params``: the one training loop of the gradient paths, with one NaN policy.
+
+    ``loss(step)`` is the loss of first-order step ``step`` (the caller draws mini-batches or fresh points);
+    ``full_loss()`` is the full-batch loss that L-BFGS minimises (weight decay added to it as an explicit
+    L2 term, since torch's L-BFGS has none). ``log(step, total, loss, lr, phase)`` is called every
+    ``log_every`` steps, at the end of each phase and after every 20 L-BFGS iterations, right after
+    ``snapshot()`` has stored the state. A non-finite loss raises :class:`~pinn.errors.Diverged` carrying
+    the last stored state.
+    """
+    params = list(params)
+    first, lbfgs_total = phases.first_order_steps, phases.lbfgs_steps
+    total = first + lbfgs_total
+    last_good = snapshot()
+
+    def record(step: int, value: float, lr: float, phase: str, force: bool) -> None:
+        nonlocal last_good
+        if not math.isfinite(value):
+            raise Diverged(f"training diverged: the loss became {value} at step {step} ({phase}); try a smaller "
+                           "--lr or float64", last_good, step)
+        if force or step % log_every == 0 or step == total:
+            last_good = snapshot()
+            log(step, total, value, lr, phase)
+
+    if first:
+        kind = Optimizer(phases.optimizer)
+        opt = make_optimizer(kind, params, phases.lr, phases.weight_decay, phases.momentum)
+        sched = make_scheduler(phases.schedule, opt, first)
+        for step in range(1, first + 1):
+            opt.zero_grad(set_to_none=True)
+            value_t = loss(step)
+            value_t.backward()
+            opt.step()
+            value = float(value_t.detach())
+            scheduler_step(sched, value)
+            record(step, value, opt.param_groups[0]["lr"], kind.value.split("+")[0], step == first)
+    if lbfgs_total:
+        chunk = 20
+        lbfgs = make_lbfgs(params, lr=1.0, max_iter=chunk)
+
+        def closure() -> torch.Tensor:
+            lbfgs.zero_grad(set_to_none=True)
+            value_t = full_loss()
+            if phases.weight_decay:
+                value_t = value_t + 0.5 * phases.weight_decay * sum((p ** 2).sum() for p in params)
+            value_t.backward()
+            return value_t
+
+        done = 0
+        while done < lbfgs_total:
+            lbfgs.param_groups[0]["max_iter"] = min(chunk, lbfgs_total - done)
+            lbfgs.step(closure)
+            done += lbfgs.param_groups[0]["max_iter"]
+            record(first + done, float(full_loss().detach()), 1.0, "lbfgs", True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
 
 import numpy as np
-import torch
 
 from pinn.errors import PinnError
 
-Rhs = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+if TYPE_CHECKING:
+    import torch
+
+Rhs = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 """f(t, u): t (n, 1), u (n, d) -> du/dt (n, d), written in torch so autograd can differentiate it."""
 
 Reference = Callable[[np.ndarray], np.ndarray]
@@ -36,6 +38,8 @@ class ODEProblem:
             solution at rtol = atol = 1e-13 is used.
         order: 1, or 2 for a second-order equation written as a first-order system (see above).
         breakpoints: times where f jumps (a discontinuous drive); solvers start a new window there.
+        window: a suitable marching window length for the problem's time scales (None: the solver's
+            default), used when a solve does not set one.
     """
 
     name: str
@@ -48,6 +52,7 @@ class ODEProblem:
     reference: Optional[Reference] = None
     order: int = 1
     breakpoints: tuple[float, ...] = ()
+    window: Optional[float] = None
 
     def __post_init__(self) -> None:
         if len(self.u0) != len(self.components):
@@ -60,15 +65,19 @@ class ODEProblem:
                             f"({self.t0})")
         if self.order not in (1, 2) or (self.order == 2 and self.dim % 2):
             raise PinnError(f"{self.name}: order must be 1, or 2 with an even state size")
+        if self.window is not None and not (np.isfinite(self.window) and self.window > 0):
+            raise PinnError(f"{self.name}: the suggested window must be positive, got {self.window}")
 
     @property
     def dim(self) -> int:
         """Number of state components d."""
         return len(self.u0)
 
-    def u0_tensor(self, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> torch.Tensor:
-        """The initial state as a (1, d) tensor."""
-        return torch.tensor([self.u0], dtype=dtype, device=device)
+    def u0_tensor(self, dtype: Optional["torch.dtype"] = None, device: "str | torch.device" = "cpu") -> "torch.Tensor":
+        """The initial state as a (1, d) tensor (float64 unless ``dtype`` is given)."""
+        import torch
+
+        return torch.tensor([self.u0], dtype=dtype or torch.float64, device=device)
 
     def with_interval(self, t0: float, t1: float, u0: Sequence[float] | None = None) -> "ODEProblem":
         """A copy on another interval (and optionally from another initial state)."""

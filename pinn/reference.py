@@ -56,20 +56,42 @@ def numpy_rhs(rhs: Rhs) -> Callable[[float, np.ndarray], np.ndarray]:
     return f
 
 
+BLOW_UP = 1e12
+"""A reference solution larger than this is taken to be blowing up, and the integration stops."""
+
+
 def dop853(rhs: Rhs, u0: np.ndarray, t: np.ndarray, rtol: float = 1e-13, atol: float = 1e-13,
-           breakpoints: tuple[float, ...] = ()) -> np.ndarray:
+           breakpoints: tuple[float, ...] = (), max_evaluations: int = 5_000_000) -> np.ndarray:
     """scipy's DOP853 (8th-order Dormand-Prince) on the times ``t``: returns (n, d) in float64.
 
     With ``breakpoints`` (times where f jumps), integration restarts at each one so no step straddles a jump.
+    A solution that exceeds :data:`BLOW_UP` in size, or more than ``max_evaluations`` evaluations of f (a
+    stiff or exploding problem would otherwise grind on for minutes), stops it with a PinnError.
     """
     t = np.asarray(t, dtype=float)
-    f = numpy_rhs(rhs)
+    plain = numpy_rhs(rhs)
+    calls = [0]
+
+    def f(time: float, y: np.ndarray) -> np.ndarray:
+        calls[0] += 1
+        if calls[0] > max_evaluations:
+            raise PinnError(f"the reference integrator needed more than {max_evaluations:,} evaluations of f by "
+                            f"t = {time:.6g}: the problem is very stiff or its solution blows up")
+        return plain(time, y)
+
+    def blow_up(time: float, y: np.ndarray) -> float:
+        return BLOW_UP - float(np.max(np.abs(y)))
+
+    blow_up.terminal = True
     cuts = [t[0]] + sorted(b for b in breakpoints if t[0] < b < t[-1]) + [t[-1]]
     y = np.asarray(u0, dtype=float)
     out = np.empty((t.size, y.size))
     for a, b in zip(cuts[:-1], cuts[1:]):
         mask = (t >= a) & (t <= b)
-        sol = solve_ivp(f, (a, b), y, method="DOP853", rtol=rtol, atol=atol, dense_output=True)
+        sol = solve_ivp(f, (a, b), y, method="DOP853", rtol=rtol, atol=atol, dense_output=True, events=blow_up)
+        if sol.status == 1 or not np.all(np.isfinite(sol.y[:, -1])):
+            raise PinnError(f"the reference solution blows up (|u| > {BLOW_UP:.0e}) at t = {sol.t[-1]:.6g}; check "
+                            "the parameters and the initial state")
         if not sol.success:
             raise PinnError(f"reference solver failed on [{a}, {b}]: {sol.message}")
         out[mask] = sol.sol(t[mask]).T

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import csv
 import dataclasses
 import datetime as _dt
@@ -9,11 +10,16 @@ import enum
 import json
 import math
 import os
+import types
+import typing
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, TypeVar
 
 import numpy as np
-import torch
+
+from pinn.errors import PinnError
+
+T = TypeVar("T")
 
 
 def _jsonable(value: Any) -> Any:
@@ -31,7 +37,7 @@ def _jsonable(value: Any) -> Any:
         value = value.item()
     if isinstance(value, np.ndarray):
         return _jsonable(value.tolist())
-    if isinstance(value, torch.Tensor):
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         return _jsonable(value.detach().cpu().tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
@@ -72,6 +78,8 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     ``state`` holds tensors, numbers, strings, lists and dicts only, so it loads with
     ``torch.load(path, weights_only=True)``.
     """
+    import torch
+
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
@@ -99,3 +107,102 @@ def read_csv(path: Path) -> tuple[list[str], np.ndarray]:
     data = np.array([[float(v) if v.strip() not in ("", "nan", "NaN") else np.nan for v in r]
                      for r in rows[1:] if r], dtype=float).reshape(-1, len(header))
     return header, data
+
+
+def _from_plain(kind: Any, value: Any, where: str) -> Any:
+    """``value`` (plain JSON) as an instance of the annotated type ``kind``."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        options = [a for a in args if a is not type(None)]
+        errors = []
+        for option in options:
+            try:
+                return _from_plain(option, value, where)
+            except PinnError as exc:
+                errors.append(str(exc))
+        raise PinnError(errors[0] if errors else f"{where}: unexpected value {value!r}")
+    if dataclasses.is_dataclass(kind):
+        return from_json(kind, value, where)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            raise PinnError(f"{where}: {value!r} is not one of {', '.join(str(m.value) for m in kind)}") from None
+    if origin in (tuple, list) or kind in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise PinnError(f"{where}: expected a list, got {value!r}")
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_plain(args[0], v, where) for v in value)
+        if origin is tuple and args:
+            if len(args) != len(value):
+                raise PinnError(f"{where}: expected {len(args)} values, got {len(value)}")
+            return tuple(_from_plain(a, v, where) for a, v in zip(args, value))
+        items = [_from_plain(args[0], v, where) if args else v for v in value]
+        return tuple(items) if (origin or kind) is tuple else items
+    if origin in (dict, collections.abc.Mapping) or kind is dict:
+        if not isinstance(value, dict):
+            raise PinnError(f"{where}: expected a mapping, got {value!r}")
+        vkind = args[1] if len(args) == 2 else Any
+        return {str(k): _from_plain(vkind, v, f"{where}.{k}") for k, v in value.items()}
+    if kind is Path:
+        if not isinstance(value, str):
+            raise PinnError(f"{where}: expected a path, got {value!r}")
+        return Path(value)
+    if kind is float:
+        if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+            return float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise PinnError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise PinnError(f"{where}: expected a whole number, got {value!r}")
+        return value
+    if kind is bool or kind is str:
+        if not isinstance(value, kind):
+            raise PinnError(f"{where}: expected a {kind.__name__}, got {value!r}")
+        return value
+    return value
+
+
+def from_json(cls: type[T], data: Any, where: str = "config") -> T:
+    """Rebuild the (frozen, possibly nested) dataclass ``cls`` from its :func:`to_json` form.
+
+    Every field is checked against its annotation (numbers, enums, tuples, paths, nested configs); a
+    missing field takes its default; an unknown or malformed field raises PinnError naming it, and the
+    dataclass's own ``__post_init__`` validation runs as for a config built in code.
+    """
+    if not isinstance(data, dict):
+        raise PinnError(f"{where}: expected a mapping of {cls.__name__} fields, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        raise PinnError(f"{where}: unknown field {unknown[0]!r} for {cls.__name__}")
+    values = {}
+    for name, f in fields.items():
+        if name in data:
+            values[name] = _from_plain(hints[name], data[name], f"{where}.{name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise PinnError(f"{where}: missing field {name!r} of {cls.__name__}")
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise PinnError(f"{where}: {exc}") from None
+
+
+def read_json(path: Path | str, what: str = "file") -> Any:
+    """The JSON content of ``path``; PinnError naming the file when it is missing or not valid JSON."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PinnError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PinnError(f"{path}: cannot read the {what} ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise PinnError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None

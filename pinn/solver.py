@@ -1,55 +1,46 @@
-"""One entry point for solving an ODE problem by either method, and writing its run folder."""
+"""One entry point for solving an ODE problem by either method, and ``pinn solve``'s run: validate, estimate,
+solve, write the run folder.
+
+    solve(problem, SolveConfig())                 # the Python API: an ODEProblem of your own
+    run_solve(spec, SolveCommand("lorenz"), ...)  # what `pinn solve lorenz` does with a registered problem
+"""
 
 from __future__ import annotations
 
-import enum
+import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 
-from pinn.errors import PinnError
+from pinn import checks
+from pinn.choices import Device, DType, Method
+from pinn.errors import Diverged, PinnError
 from pinn.losses import PINN, residual
-from pinn.marching import MarchingConfig, WindowFit, solve_marching, window_edges
+from pinn.marching import WindowFit, solve_marching, window_edges
 from pinn.metrics import solution_metrics
-from pinn.networks import DType
 from pinn.problem import ODEProblem
-from pinn.reference import reference_solution
-from pinn.runs import save_checkpoint, to_json, write_csv, write_json
-from pinn.train import Diverged, GradientConfig, TrainState, build_pinn, train_gradient
+from pinn.progress import Reporter
+from pinn.reference import reference_method, reference_solution
+from pinn.runs import new_run_dir, save_checkpoint, to_json, write_csv, write_json
+from pinn.solve_config import DEFAULT_WINDOW, SolveCommand, SolveConfig
+from pinn.spec import ODESpec
+from pinn.train import TrainState, build_pinn, train_gradient
 
 
-class Method(str, enum.Enum):
-    """marching: time-marching windows with Gauss-Newton least-squares output layers (solver-grade accuracy);
-    gradient: one network over the whole interval trained by gradient descent (the classic PINN)."""
-
-    marching = "marching"
-    gradient = "gradient"
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' -> CUDA if available else CPU; otherwise the named device (error if CUDA is missing)."""
-    if device == "auto":
+def resolve_device(device: Device | str) -> torch.device:
+    """auto -> CUDA if available else the CPU; cuda -> the GPU (PinnError naming the available devices if
+    CUDA is missing); cpu -> the CPU."""
+    device = Device(device)
+    if device is Device.auto:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise PinnError(f"device {device!r} requested but CUDA is not available; use --device cpu")
-    return torch.device(device)
-
-
-@dataclass(frozen=True)
-class SolveConfig:
-    """Everything that defines a solve besides the problem: method, precision, device, evaluation grid,
-    and the settings of each method."""
-
-    method: Method = Method.marching
-    dtype: DType = DType.float64
-    device: str = "cpu"
-    eval_points: int = 4001
-    marching: MarchingConfig = field(default_factory=MarchingConfig)
-    gradient: GradientConfig = field(default_factory=GradientConfig)
+    if device is Device.cuda and not torch.cuda.is_available():
+        raise PinnError("--device cuda: CUDA is not available on this machine (available: cpu); use --device cpu "
+                        "or auto")
+    return torch.device(device.value)
 
 
 @dataclass
@@ -94,8 +85,6 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
 
     ``on_diverged(last_good_state, step)`` is called before a NaN raises, so the caller can save it.
     """
-    if cfg.eval_points < 2:
-        raise PinnError("need at least 2 evaluation points")
     t = np.linspace(problem.t0, problem.t1, cfg.eval_points)
     ref = reference_solution(problem, t)
     scale = float(np.sqrt(np.mean(np.sum(ref ** 2, axis=1))))
@@ -105,6 +94,8 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
     start = time.perf_counter()
 
     if Method(cfg.method) is Method.marching:
+        if cfg.marching.window is None:
+            cfg = replace(cfg, marching=replace(cfg.marching, window=problem.window or DEFAULT_WINDOW))
         edges = np.array(window_edges(problem.t0, problem.t1, cfg.marching.window, problem.breakpoints))
         ref_edges = reference_solution(problem, edges) if progress is not None else None
 
@@ -145,7 +136,7 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
     if not np.all(np.isfinite(u)):
         raise PinnError("the solution contains NaN; try a shorter --window or a smaller --lr")
     metrics = solution_metrics(t, u, ref, res, problem.components)
-    metrics["seconds"] = seconds
+    metrics.update(seconds=seconds, reference=reference_method(problem))
     return SolveResult(problem, cfg, t, u, ref, res, metrics, history, seconds, state)
 
 
@@ -157,25 +148,18 @@ def checkpoint_payload(problem: ODEProblem, cfg: SolveConfig, state: dict) -> di
             "state": state}
 
 
-def run_config(problem: ODEProblem, cfg: SolveConfig, extra: Optional[dict] = None) -> dict:
-    """config.json contents: the problem's name, parameters, initial state and interval, and the SolveConfig."""
-    return {"problem": problem.name, "params": dict(problem.params), "u0": list(problem.u0), "t0": problem.t0,
-            "t1": problem.t1, "solve": cfg, **(extra or {})}
-
-
-def write_run(run_dir: Path, result: SolveResult, extra_config: Optional[dict] = None) -> list[Path]:
-    """Write config.json, metrics.json, model.pt, solution.csv and the PNG figures; returns the paths."""
+def write_run(run_dir: Path, result: SolveResult) -> list[Path]:
+    """Write metrics.json, model.pt, solution.csv and the PNG figures into ``run_dir``; returns the paths."""
     from pinn import plots
 
     p, cfg = result.problem, result.config
     run_dir = Path(run_dir)
     files = []
-    write_json(run_dir / "config.json", run_config(p, cfg, extra_config))
     write_json(run_dir / "metrics.json", {"status": "finished", **result.metrics, "history": result.history})
     save_checkpoint(run_dir / "model.pt", checkpoint_payload(p, cfg, result.state))
     header = ["t"] + [f"{c}_pred" for c in p.components] + [f"{c}_ref" for c in p.components]
     write_csv(run_dir / "solution.csv", header, [result.t, *result.u.T, *result.reference.T])
-    files += [run_dir / n for n in ("config.json", "metrics.json", "model.pt", "solution.csv")]
+    files += [run_dir / n for n in ("metrics.json", "model.pt", "solution.csv")]
     title = f"{p.name}: {Method(cfg.method).value}, rel. L2 error {result.metrics['relative_l2']:.2e}"
     plots.plot_components(run_dir / "components.png", result.t, result.u, result.reference, p.components, title)
     plots.plot_error(run_dir / "error.png", result.t, result.u, result.reference, p.components)
@@ -191,12 +175,84 @@ def write_run(run_dir: Path, result: SolveResult, extra_config: Optional[dict] =
     return files
 
 
+MAX_WINDOWS = 1_000_000
+"""More marching windows than this is a mistake (an interval of 1e308, a window of 1e-300), not a run."""
+
+
+def work_estimate(problem: ODEProblem, cfg: SolveConfig) -> dict[str, Any]:
+    """The size of a solve before it starts: windows, points, unknowns, parameters and memory in bytes."""
+    d, n_eval = problem.dim, cfg.eval_points
+    eval_bytes = 8.0 * n_eval * d * 8  # grid, prediction, reference, residual and their temporaries
+    if Method(cfg.method) is Method.marching:
+        m = cfg.marching
+        window = m.window or problem.window or DEFAULT_WINDOW
+        n_windows = math.ceil((problem.t1 - problem.t0) / window) + len(problem.breakpoints)
+        rows, cols = d * m.points, d * m.features
+        return {"method": "marching", "windows": n_windows, "window": window, "points_per_window": m.points,
+                "features": m.features, "unknowns_per_window": cols,
+                "memory_bytes": eval_bytes + 8.0 * rows * cols * 6 + 8.0 * n_windows * (cols + 2 * d)}
+    g = cfg.gradient
+    params = g.width * (g.width * (g.depth - 1) + 2 + g.depth) + g.width * d + d
+    activations = 8.0 * g.points * g.width * g.depth * 12  # forward values, derivatives and their graph
+    return {"method": "gradient", "parameters": params, "points": g.points, "steps": g.epochs + g.lbfgs_iters,
+            "memory_bytes": eval_bytes + activations + 8.0 * params * 60}
+
+
+def prepare_solve(spec: ODESpec, command: SolveCommand) -> tuple[ODEProblem, SolveConfig, dict[str, Any]]:
+    """Validate a solve before any work: the problem at the command's values, the settings with the
+    problem's window filled in, the work estimate, and the resources (PinnError on anything wrong)."""
+    problem = spec.problem(command.values, command.u0, command.t0, command.t1)
+    cfg = command.solve
+    if Method(cfg.method) is Method.marching and cfg.marching.window is None:
+        cfg = replace(cfg, marching=replace(cfg.marching, window=problem.window or DEFAULT_WINDOW))
+    estimate = work_estimate(problem, cfg)
+    if estimate.get("windows", 0) > MAX_WINDOWS:
+        raise PinnError(f"{estimate['windows']:.3g} marching windows of {estimate['window']:g} over "
+                        f"[{problem.t0:g}, {problem.t1:g}] is more than {MAX_WINDOWS:,}; shorten --t-final or "
+                        "lengthen --window")
+    checks.memory(estimate["memory_bytes"], "this solve", "lower --features, --points, --width or --eval-points")
+    resolve_device(cfg.device)
+    return problem, cfg, estimate
+
+
+def run_solve(spec: ODESpec, command: SolveCommand, report: Optional[Reporter] = None) -> tuple[SolveResult, Path]:
+    """What ``pinn solve`` does: validate, create the run folder, solve with progress, write every file.
+
+    The run folder gets config.json first; if the solve fails, metrics.json records the failure (and a
+    diverged gradient run keeps its last finite weights in model.pt) and the PinnError names what is there.
+    """
+    report = report or Reporter()
+    problem, cfg, estimate = prepare_solve(spec, command)
+    run_dir = new_run_dir(command.out, problem.name)
+    write_json(run_dir / "config.json", {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
+    unit = "windows" if Method(cfg.method) is Method.marching else "steps"
+    total = estimate.get("windows") or estimate.get("steps")
+    try:
+        with report.phase(f"solving {problem.name} ({Method(cfg.method).value}, {unit})", total) as update:
+            def progress(p: Progress) -> None:
+                err = f" err {p.error:.2e}" if p.error is not None else ""
+                update(p.step, f"{p.label} loss {p.loss:.2e}{err}", p.total)
+
+            result = solve(problem, cfg, progress,
+                           on_diverged=lambda state, step: write_diverged(run_dir, problem, cfg, state, step))
+    except PinnError as exc:
+        kept = "model.pt (last finite weights)" if (run_dir / "model.pt").exists() else "config.json"
+        if not (run_dir / "metrics.json").exists():
+            write_json(run_dir / "metrics.json", {"status": "failed", "error": str(exc)})
+        raise PinnError(f"{exc} (the run folder {run_dir} keeps {kept} and metrics.json)") from None
+    with report.phase("writing the run folder"):
+        write_run(run_dir, result)
+    result.metrics["phase_seconds"] = dict(report.seconds)
+    write_json(run_dir / "metrics.json", {"status": "finished", **result.metrics, "history": result.history})
+    return result, run_dir
+
+
 def write_diverged(run_dir: Path, problem: ODEProblem, cfg: SolveConfig, last_good: dict, step: int) -> None:
     """After a NaN: keep the last finite weights as model.pt and record the failure in metrics.json."""
     run_dir = Path(run_dir)
-    write_json(run_dir / "config.json", run_config(problem, cfg))
     save_checkpoint(run_dir / "model.pt", checkpoint_payload(problem, cfg, last_good))
     write_json(run_dir / "metrics.json", {"status": "diverged", "diverged_at_step": step})
 
 
-__all__ = ["Method", "DType", "SolveConfig", "SolveResult", "Progress", "solve", "write_run", "write_diverged"]
+__all__ = ["SolveConfig", "SolveResult", "SolveCommand", "Progress", "solve", "write_run", "run_solve",
+           "prepare_solve", "work_estimate"]

@@ -220,8 +220,12 @@ def _step_size(U: np.ndarray, tol: float) -> float:
     return h
 
 
+BLOW_UP = 1e12
+"""A solution larger than this is taken to be blowing up (as in :mod:`pinn.reference`)."""
+
+
 def taylor_solve(rhs: Callable, u0: np.ndarray, t: np.ndarray, order: int = 30, tol: float = 1e-18,
-                 digits: Optional[int] = None, max_steps: int = 1_000_000) -> np.ndarray:
+                 digits: Optional[int] = None, max_steps: int = 200_000) -> np.ndarray:
     """Integrate du/dt = f(t, u) from (t[0], u0) and return u at the increasing times ``t``: (n, d).
 
     Args:
@@ -253,8 +257,9 @@ def _integrate(rhs: Callable, u: np.ndarray, tn: Any, t: np.ndarray, order: int,
     done = 0
     for _ in range(max_steps):
         U = taylor_coefficients(rhs, tn, u, order)
-        if not np.all(np.isfinite(U.astype(float))):
-            raise PinnError(f"the Taylor reference blew up at t = {float(tn):.6g}")
+        if not np.all(np.isfinite(U.astype(float))) or float(np.max(np.abs(U[0].astype(float)))) > BLOW_UP:
+            raise PinnError(f"the reference solution blows up (|u| > {BLOW_UP:.0e}) at t = {float(tn):.6g}; check "
+                            "the parameters and the initial state")
         h = _step_size(U, tol)
         upto = int(np.searchsorted(t, float(tn) + h, side="right"))
         if upto > done:

@@ -7,16 +7,7 @@ With ``InitialCondition.penalty`` the raw network output is used and the loss ga
 
 from __future__ import annotations
 
-import enum
-
 import torch
-
-
-class InitialCondition(str, enum.Enum):
-    """How the initial condition is imposed: exactly by the trial solution, or softly by a penalty."""
-
-    exact = "exact"
-    penalty = "penalty"
 
 
 def first_order_trial(t: torch.Tensor, t0: float, u0: torch.Tensor, n: torch.Tensor) -> torch.Tensor:

@@ -1,52 +1,31 @@
-"""The problem zoo: concrete equations written against pinn's public API, registered by name.
+"""The problem zoo: concrete equations written against pinn's public API, one module per problem.
 
-Each entry is a frozen parameters dataclass plus pure functions (right-hand side, exact solution) and a
-builder returning a :class:`pinn.ODEProblem`. A user's own equation plugs in the same way
-(see examples/custom_ode.py).
+Each module defines its problem as a :class:`pinn.spec.ODESpec` (the equation, its constants with defaults,
+ranges and sources, the default initial state and interval, and the settings of every command) next to the
+pure functions it needs. Every module-level spec in this package is registered in :data:`REGISTRY`, so
+adding a problem to every command (solve, simulate, identify, surrogate, problems) is one new module here.
+Modules are imported when the registry is built, so they import only light modules at the top (numpy,
+pinn.spec): torch, scipy and matplotlib are imported inside the functions that use them, which keeps
+``pinn --help`` instant.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import pkgutil
 
-from pinn.errors import PinnError
-
-
-@dataclass(frozen=True)
-class ProblemInfo:
-    """Catalogue entry: name, equations, parameters with defaults and their source, initial state, interval."""
-
-    name: str
-    equations: str
-    parameters: str
-    initial_state: str
-    interval: str
-    source: str
+from pinn.spec import ODESpec, Registry
 
 
-CATALOGUE: dict[str, ProblemInfo] = {
-    "lorenz": ProblemInfo(
-        "lorenz",
-        "x' = sigma (y - x);  y' = x (rho - z) - y;  z' = x y - beta z",
-        "sigma = 10, rho = 28, beta = 8/3",
-        "(x, y, z) = (-8, 7, 27); the notes' data set draws them from U[-15, 15]^3",
-        "t in [0, 8]",
-        "Lorenz (1963); values and horizon from the lecture notes",
-    ),
-    "oscillator": ProblemInfo(
-        "oscillator",
-        "x'' + 2 gamma x' + omega0^2 x = F(t),  F = amplitude cos(omega t) or a square wave (Fourier series)",
-        "gamma = 0.2, omega0 = 1, omega = 0.5, amplitude = 1; square: period 0.2, width 0.1, fmax 2",
-        "x(0) = 1, x'(0) = 0 (cosine drive); x(0) = 0, x'(0) = 0 (square drive)",
-        "t in [0, 20]",
-        "the lecture notes' RK4 and Fourier-series examples",
-    ),
-}
+def _discover() -> Registry:
+    registry = Registry()
+    for module in pkgutil.iter_modules(__path__):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        for value in vars(loaded).values():
+            if isinstance(value, ODESpec) and getattr(value.rhs, "__module__", None) == loaded.__name__:
+                registry.add(value)
+    return registry
 
 
-def problem_info(name: str) -> ProblemInfo:
-    """The catalogue entry for ``name`` (PinnError listing the known names otherwise)."""
-    try:
-        return CATALOGUE[name]
-    except KeyError:
-        raise PinnError(f"unknown problem {name!r}; known problems: {', '.join(CATALOGUE)}") from None
+REGISTRY: Registry = _discover()
+"""Every registered problem by name (``REGISTRY.get("lorenz")``)."""

@@ -13,14 +13,17 @@ minus the steady state's, in closed form for under-, critically and over-damped 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
-import torch
 
 from pinn.errors import PinnError
 from pinn.problem import ODEProblem
+from pinn.spec import ODESpec, Parameter, SurrogateSettings, stack_components
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,10 @@ class HarmonicDrive:
         if not len(self.freqs) == len(self.cos_amps) == len(self.sin_amps):
             raise PinnError("HarmonicDrive needs one cosine and one sine amplitude per frequency")
 
-    def torch(self, t: torch.Tensor) -> torch.Tensor:
+    def torch(self, t: "torch.Tensor") -> "torch.Tensor":
         """F(t) for t (n, 1) -> (n,)."""
+        import torch
+
         t = t[:, 0]
         if not self.freqs:
             return torch.full_like(t, self.a0)
@@ -120,15 +125,20 @@ def oscillator_exact(p: OscillatorParams, x0: float, v0: float, t: np.ndarray, t
     return np.stack((xh + xp, vh + vp), axis=1)
 
 
-def oscillator_rhs(t: torch.Tensor, u: torch.Tensor, p: OscillatorParams) -> torch.Tensor:
-    """(x, v)' = (v, F(t) - 2 gamma v - omega0^2 x); t (n, 1), u (n, 2) -> (n, 2)."""
+def oscillator_rhs(t: Any, u: Any, p: Mapping[str, Any], drive: Optional[Callable[[Any], Any]] = None) -> tuple:
+    """(x, v)' = (v, F(t) - 2 gamma v - omega0^2 x): t (n, 1), u (n, 2) -> two (n,) components.
+
+    F(t) = amplitude cos(omega t) from ``p`` unless ``drive`` gives F: t (n, 1) -> (n,) (a Fourier series or
+    the discontinuous square wave).
+    """
     x, v = u[:, 0], u[:, 1]
-    return torch.stack((v, p.drive.torch(t) - 2.0 * p.gamma * v - p.omega0 ** 2 * x), dim=1)
+    force = drive(t) if drive is not None else p["amplitude"] * (p["omega"] * t[:, 0]).cos()
+    return v, force - 2.0 * p["gamma"] * v - p["omega0"] ** 2 * x
 
 
 def oscillator_problem(params: OscillatorParams = OscillatorParams(), x0: float = 1.0, v0: float = 0.0,
                        t0: float = 0.0, t1: float = 20.0) -> ODEProblem:
-    """The driven oscillator as a first-order system in (x, v) with its closed-form reference."""
+    """The oscillator driven by ``params.drive`` as a first-order system in (x, v), with its closed form."""
     if params.gamma < 0 or params.omega0 <= 0:
         raise PinnError("the oscillator needs gamma >= 0 and omega0 > 0")
     record = {"gamma": params.gamma, "omega0": params.omega0}
@@ -138,7 +148,7 @@ def oscillator_problem(params: OscillatorParams = OscillatorParams(), x0: float 
         record.update(harmonics=len(params.drive.freqs))
     return ODEProblem(
         name="oscillator",
-        rhs=lambda t, u: oscillator_rhs(t, u, params),
+        rhs=lambda t, u: stack_components(oscillator_rhs(t, u, record, params.drive.torch)),
         u0=(float(x0), float(v0)),
         t0=float(t0),
         t1=float(t1),
@@ -146,6 +156,7 @@ def oscillator_problem(params: OscillatorParams = OscillatorParams(), x0: float 
         params=record,
         reference=lambda t: oscillator_exact(params, x0, v0, t, t0),
         order=2,
+        window=0.5,
     )
 
 
@@ -153,8 +164,6 @@ def oscillator_from_drive(drive: HarmonicDrive, gamma: float = 0.2, omega0: floa
                           x0: float = 0.0, v0: float = 0.0, t1: float = 20.0,
                           breakpoints: Sequence[float] = ()) -> ODEProblem:
     """Convenience: the oscillator driven by ``drive`` (see :func:`oscillator_problem`)."""
-    from dataclasses import replace
-
     prob = oscillator_problem(OscillatorParams(gamma, omega0, drive), x0, v0, 0.0, t1)
     return replace(prob, breakpoints=tuple(breakpoints))
 
@@ -164,3 +173,63 @@ class Forcing(str, enum.Enum):
 
     cos = "cos"
     square = "square"
+
+
+def _build(spec: ODESpec, values: Mapping[str, Any], u0: Optional[Sequence[float]], t0: float,
+           t1: float) -> ODEProblem:
+    """The cosine-driven problem (the spec's right-hand side, closed form) or the square-wave-driven one."""
+    if Forcing(values["forcing"]) is Forcing.square:
+        from problems.square_wave import SquareWave, square_wave_problem
+
+        if t0 != 0.0:
+            raise PinnError("the square-wave drive starts at t = 0; leave --t0 at 0")
+        x0, v0 = u0 if u0 is not None else (0.0, 0.0)
+        wave = SquareWave(values["period"], values["width"], values["fmax"])
+        return square_wave_problem(wave, values["harmonics"], values["gamma"], values["omega0"], x0, v0, t1)
+    x0, v0 = u0 if u0 is not None else spec.u0
+    drive = cosine_drive(values["amplitude"], values["omega"])
+    return oscillator_problem(OscillatorParams(values["gamma"], values["omega0"], drive), x0, v0, t0, t1)
+
+
+def _relations(values: Mapping[str, Any]) -> None:
+    if Forcing(values["forcing"]) is Forcing.square and not values["width"] < values["period"]:
+        raise PinnError(f"oscillator: the square wave's --width ({values['width']:g}) must be shorter than its "
+                        f"--period ({values['period']:g})")
+
+
+OSCILLATOR = ODESpec(
+    name="oscillator",
+    title="the damped driven oscillator, cosine or square-wave drive (the notes' RK4 and Fourier examples)",
+    equations="x'' + 2 gamma x' + omega0^2 x = F(t),  F = amplitude cos(omega t) or the notes' square wave",
+    rhs=oscillator_rhs,
+    components=("x", "v"),
+    parameters=(
+        Parameter("forcing", Forcing.cos, "cos: amplitude cos(omega t); square: the notes' square wave (its "
+                  "Fourier series, or the exact discontinuous wave with --harmonics 0).", choices=Forcing,
+                  in_rhs=False),
+        Parameter("gamma", 0.2, "Damping gamma (notes: 0.2).", 0.0, 1e3, plausible=(0.0, 1.0)),
+        Parameter("omega0", 1.0, "Natural angular frequency omega0 (notes: 1).", 0.0, 1e3, strict=True,
+                  plausible=(0.2, 3.0), grid=20),
+        Parameter("omega", 0.5, "cos: drive angular frequency (notes: 0.5).", 0.0, 1e3, strict=True,
+                  plausible=(0.1, 3.0), grid=20),
+        Parameter("amplitude", 1.0, "cos: drive amplitude F (notes: 1).", -1e6, 1e6, plausible=(-5.0, 5.0)),
+        Parameter("period", 0.2, "square: period T (notes: 0.2).", 0.0, 1e6, strict=True, in_rhs=False),
+        Parameter("width", 0.1, "square: pulse width W, 0 < W < T (notes: 0.1).", 0.0, 1e6, strict=True,
+                  in_rhs=False),
+        Parameter("fmax", 2.0, "square: height of the pulse (notes: 2).", -1e6, 1e6, in_rhs=False),
+        Parameter("harmonics", 20, "square: Fourier terms N (0 = the exact discontinuous wave).", 0, 2000,
+                  integer=True, in_rhs=False),
+    ),
+    u0=(1.0, 0.0),
+    t1=20.0,
+    source="the lecture notes' RK4 and Fourier-series examples",
+    order=2,
+    window=0.5,
+    identify_window=1.0,
+    build=_build,
+    relations=_relations,
+    surrogate=SurrogateSettings(trajectories=20, test_trajectories=5, dt=0.01, t_final=20.0, box=(-2.0, 2.0),
+                                substeps=10, horizon=40.0, lyapunov=0.0, drive_freqs=(0.5,)),
+    identifiable_note="identification uses the cosine drive",
+    initial_state_note="x(0) = 1, x'(0) = 0 (cosine drive); x(0) = 0, x'(0) = 0 (square drive)",
+)

@@ -25,18 +25,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
-import torch
-from scipy import signal
 
 from pinn.errors import PinnError
 from pinn.fourier import FourierSeries, local_power_law_slopes, power_law_fit
 from pinn.metrics import relative_l2
 from pinn.problem import ODEProblem
-from problems.oscillator import (HarmonicDrive, OscillatorParams, homogeneous, oscillator_exact,
-                                 oscillator_from_drive)
+from pinn.spec import stack_components
+from problems.oscillator import (
+    HarmonicDrive,
+    OscillatorParams,
+    homogeneous,
+    oscillator_exact,
+    oscillator_from_drive,
+    oscillator_rhs,
+)
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -90,13 +98,15 @@ def square_wave_force(t: np.ndarray, wave: SquareWave) -> np.ndarray:
     return np.where(high, wave.fmax, 0.0)
 
 
-def square_wave_force_torch(t: torch.Tensor, wave: SquareWave) -> torch.Tensor:
+def square_wave_force_torch(t: "torch.Tensor", wave: SquareWave) -> "torch.Tensor":
     """The true wave in torch: t (n, 1) -> (n,), same dtype and device as t (piecewise constant in t).
 
     Same rule as :func:`square_wave_force` (bit-identical in float64).
     """
     if t.ndim != 2 or t.shape[1] != 1:
         raise PinnError(f"square_wave_force_torch expects t of shape (n, 1), got {tuple(t.shape)}")
+    import torch
+
     t = t[:, 0]
     half = 0.5 * wave.width
     k = torch.round(t / wave.period)
@@ -113,6 +123,8 @@ def square_wave_scipy(t: np.ndarray, wave: SquareWave) -> np.ndarray:
     Equal to :func:`square_wave_force` except exactly at the jumps (scipy's pulse is closed on the left).
     """
     phase = wave.omega * np.asarray(t, dtype=float) + math.pi * wave.duty
+    from scipy import signal
+
     return 0.5 * wave.fmax * (1.0 + signal.square(phase, duty=wave.duty))
 
 
@@ -206,6 +218,20 @@ def square_wave_exact(wave: SquareWave, gamma: float, omega0: float, x0: float, 
     return np.stack((offset + xh, vh), axis=1)
 
 
+def drive_aligned_window(period: float, harmonics: int, max_window: float = 0.5,
+                         periods_per_window: float = 2.5) -> float:
+    """Marching window for a periodic drive of ``period`` with ``harmonics`` Fourier terms.
+
+    The window divides the drive period exactly (windows stay aligned to the drive, and to its jumps when
+    those sit at fractions of the period), is at most ``max_window``, and holds at most ``periods_per_window``
+    periods of the highest harmonic, which the window's random features can then resolve.
+    """
+    longest = min(max_window, period * periods_per_window / max(1, harmonics))
+    if longest >= period:
+        return period * np.floor(longest / period)
+    return period / np.ceil(period / longest)
+
+
 def square_wave_problem(wave: SquareWave, harmonics: int, gamma: float = 0.2, omega0: float = 1.0,
                         x0: float = 0.0, v0: float = 0.0, t1: float = 20.0) -> ODEProblem:
     """The square-wave-driven oscillator on [0, t1] as a first-order system in (x, v).
@@ -219,19 +245,20 @@ def square_wave_problem(wave: SquareWave, harmonics: int, gamma: float = 0.2, om
         raise PinnError(f"--harmonics must be a whole number >= 0 (0 = the exact square wave), got {harmonics}")
     harmonics = int(harmonics)
     _check_oscillator(gamma, omega0)
-    record = {"gamma": float(gamma), "omega0": float(omega0), "period": wave.period, "width": wave.width,
-              "fmax": wave.fmax, "harmonics": harmonics}
+    record = {"forcing": "square", "gamma": float(gamma), "omega0": float(omega0), "period": wave.period,
+              "width": wave.width, "fmax": wave.fmax, "harmonics": harmonics}
     if harmonics >= 1:
         base = oscillator_from_drive(square_wave_drive(wave, harmonics), gamma, omega0, x0, v0, t1)
-        return replace(base, name="oscillator-square", params=record)
+        return replace(base, name="oscillator-square", params=record,
+                       window=drive_aligned_window(wave.period, harmonics))
+    constants = {"gamma": float(gamma), "omega0": float(omega0)}
 
-    def rhs(t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        x, v = u[:, 0], u[:, 1]
-        return torch.stack((v, square_wave_force_torch(t, wave) - 2.0 * gamma * v - omega0 ** 2 * x), dim=1)
+    def force(t: "torch.Tensor") -> "torch.Tensor":
+        return square_wave_force_torch(t, wave)
 
     return ODEProblem(
         name="oscillator-square",
-        rhs=rhs,
+        rhs=lambda t, u: stack_components(oscillator_rhs(t, u, constants, force)),
         u0=(float(x0), float(v0)),
         t0=0.0,
         t1=float(t1),
@@ -240,6 +267,7 @@ def square_wave_problem(wave: SquareWave, harmonics: int, gamma: float = 0.2, om
         reference=lambda t: square_wave_exact(wave, gamma, omega0, x0, v0, t),
         order=2,
         breakpoints=square_wave_jumps(wave, 0.0, float(t1)),
+        window=drive_aligned_window(wave.period, 1),
     )
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from pinn.fourier import GIBBS_FRACTION, FourierSeries, partial_sum  # noqa: E402
-from problems.square_wave import SeriesConvergence, SquareWave, square_wave_scipy  # noqa: E402
+from pinn.fourier import GIBBS_FRACTION, FourierSeries, partial_sum
+from problems.square_wave import SeriesConvergence, SquareWave, square_wave_scipy
 
 
 def plot_partial_sums(path: Path, wave: SquareWave, series: FourierSeries, harmonics: Sequence[int]) -> None:
     """Partial sums S_N against the notes' scipy square wave: five periods, and a zoom on the jump at W/2."""
+    from pinn.plots import plt
+
     fig, (top, zoom) = plt.subplots(2, 1, figsize=(9, 7))
     t = np.linspace(0.0, 5.0 * wave.period, 20001)
     half = 0.25 * min(wave.width, wave.period - wave.width)
@@ -42,6 +40,8 @@ def plot_partial_sums(path: Path, wave: SquareWave, series: FourierSeries, harmo
 
 def plot_convergence(path: Path, study: SeriesConvergence) -> None:
     """Log-log relative L2 error against N with the fitted power laws."""
+    from pinn.plots import plt
+
     fig, ax = plt.subplots(figsize=(7, 5))
     n = study.harmonics.astype(float)
     fine = np.geomspace(n[n >= study.fit_from].min(), n.max(), 100)

@@ -55,10 +55,21 @@ def test_problems_lists_the_catalogue(runner) -> None:
     result = runner.invoke(app, ["problems"])
     assert result.exit_code == 0
     assert "lorenz" in result.output and "oscillator" in result.output and "8/3" in result.output
+    assert "van-der-pol" in result.output
+
+
+def test_dry_run_validates_prints_the_work_and_creates_nothing(runner, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["solve", "lorenz", "--t-final", "2", "--dry-run", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "windows 20" in result.output and "dry run" in result.output
+    assert not out.exists()
+    bad = runner.invoke(app, ["solve", "lorenz", "--window", "inf", "--dry-run", "--out", str(out)])
+    assert bad.exit_code == 2 and "--window" in bad.output and not out.exists()
 
 
 @pytest.mark.parametrize("args, message", [
-    (["solve", "pendulum"], "No such command"),
+    (["solve", "pendulum"], "unknown problem 'pendulum'"),
     (["solve", "lorenz", "--ic", "1", "2"], "--ic"),
     (["solve", "lorenz", "--epochs", "0"], "--epochs"),
     (["solve", "lorenz", "--epochs", "-5"], "--epochs"),

@@ -10,16 +10,17 @@ import pytest
 import torch
 
 from pinn.errors import PinnError
-from pinn.inverse.fit import JointFitConfig, fit_joint
-from pinn.inverse.gauss_newton import JointResidual, data_rows, predicted_cost, solve_step
-from pinn.inverse.gradient import GradientFitConfig, fit_gradient
-from pinn.inverse.model import parameter_jacobian
+from pinn.inverse.config import GradientFitConfig, JointFitConfig
+from pinn.inverse.fit import fit_joint
+from pinn.inverse.gauss_newton import JointResidual, data_rows, parameter_jacobian, predicted_cost, solve_step
+from pinn.inverse.gradient import fit_gradient
+from pinn.inverse.observations import check_observations, load_observations, make_observations
 from pinn.inverse.trajectory import WindowedTrajectory
-from pinn.marching import MarchingConfig
-from pinn.observations import check_observations, load_observations, make_observations
 from pinn.reference import dop853, reference_solution
 from pinn.runs import write_csv
-from problems.inverse import LORENZ, OSCILLATOR
+from pinn.solve_config import MarchingConfig
+from problems.lorenz import LORENZ
+from problems.oscillator import OSCILLATOR
 
 TRUE_LORENZ = {"sigma": 10.0, "rho": 15.0, "beta": 8.0 / 3.0}
 UNKNOWN_LORENZ = ("sigma", "rho", "beta")
@@ -91,7 +92,7 @@ def test_parameter_jacobian_of_lorenz_is_the_closed_form() -> None:
     u = torch.randn(7, 3, dtype=torch.float64)
     t = torch.zeros(7, 1, dtype=torch.float64)
     theta = torch.tensor([10.0, 15.0, 8.0 / 3.0], dtype=torch.float64)
-    P = parameter_jacobian(lambda th: LORENZ.rhs(t, u, LORENZ.constants(UNKNOWN_LORENZ, th)), theta)
+    P = parameter_jacobian(lambda th: LORENZ.parametric_rhs(t, u, LORENZ.constants(UNKNOWN_LORENZ, th)), theta)
     x, y, z = u.T
     zero = torch.zeros_like(x)
     expected = torch.stack([torch.stack([y - x, zero, zero], 1), torch.stack([zero, x, zero], 1),

@@ -10,11 +10,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cli.identify import expand_list_options
 from cli.main import app
-from pinn.observations import make_observations
+from pinn.inverse.observations import make_observations
 from pinn.runs import write_csv
-from problems.inverse import LORENZ
+from problems.lorenz import LORENZ
 
 
 @pytest.fixture
@@ -36,12 +35,6 @@ def only_run(out: Path) -> Path:
     runs = [p for p in out.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
     return runs[0]
-
-
-def test_expand_list_options_takes_several_values_after_one_flag() -> None:
-    args = ["--data", "a.csv", "--unknown", "sigma", "rho", "--guess", "sigma=3,rho=-2", "--weight", "10"]
-    assert expand_list_options(args) == ["--data", "a.csv", "--unknown", "sigma", "--unknown", "rho", "--guess",
-                                         "sigma=3", "--guess", "rho=-2", "--weight", "10"]
 
 
 def test_identify_lorenz_writes_run_folder(cli: CliRunner, lorenz_csv: Path, tmp_path: Path) -> None:

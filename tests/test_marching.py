@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pinn.marching import MarchingConfig, solve_marching, window_edges
+from pinn.marching import solve_marching, window_edges
+from pinn.solve_config import MarchingConfig
 from pinn.solver import SolveConfig, solve
-from problems.lorenz import lorenz_problem
+from problems.lorenz import LORENZ
 from problems.oscillator import oscillator_problem
 
 
 def test_lorenz_marching_tracks_reference_over_eight_time_units() -> None:
-    result = solve(lorenz_problem())  # defaults of `pinn solve lorenz`
+    result = solve(LORENZ.problem())  # defaults of `pinn solve lorenz`
     m = result.metrics
     # measured: relative L2 2.6e-11, mean |residual| 3.6e-12, max |residual| 2.3e-10, ~5 s on 2 cores
     assert m["relative_l2"] < 1e-9
@@ -29,13 +30,13 @@ def test_cosine_oscillator_matches_closed_form() -> None:
 
 
 def test_marching_meets_the_initial_state_exactly() -> None:
-    problem = lorenz_problem(t1=0.3)
+    problem = LORENZ.problem(t1=0.3)
     sol = solve_marching(problem, MarchingConfig())
     assert np.abs(sol(np.array([0.0]))[0] - np.array(problem.u0)).max() <= 1e-12
 
 
 def test_solution_is_continuous_across_windows() -> None:
-    problem = lorenz_problem(t1=1.0)
+    problem = LORENZ.problem(t1=1.0)
     sol = solve_marching(problem, MarchingConfig())
     for w in sol.windows[1:]:
         left = sol.windows[[x.b for x in sol.windows].index(w.a)]
@@ -43,7 +44,7 @@ def test_solution_is_continuous_across_windows() -> None:
 
 
 def test_same_seed_is_bit_for_bit_reproducible() -> None:
-    problem = lorenz_problem(t1=1.0)
+    problem = LORENZ.problem(t1=1.0)
     a = solve(problem, SolveConfig(eval_points=2001)).u
     b = solve(problem, SolveConfig(eval_points=2001)).u
     assert np.array_equal(a, b)
@@ -57,11 +58,11 @@ def test_window_edges_include_breakpoints() -> None:
 
 @pytest.mark.slow
 def test_lorenz_to_twenty_time_units() -> None:
-    result = solve(lorenz_problem(t1=20.0))
+    result = solve(LORENZ.problem(t1=20.0))
     assert result.metrics["relative_l2"] < 1e-4
 
 
 def test_gradient_trained_hidden_layers_feed_the_least_squares_solve() -> None:
     cfg = MarchingConfig(hidden_epochs=200)
-    result = solve(lorenz_problem(t1=2.0), SolveConfig(marching=cfg))
+    result = solve(LORENZ.problem(t1=2.0), SolveConfig(marching=cfg))
     assert result.metrics["relative_l2"] < 1e-7  # measured 1.6e-9 on [0, 8] with 200 Adam steps

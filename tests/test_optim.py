@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pinn.optim import Optimizer, Schedule, make_optimizer, make_scheduler, scheduler_step
-from pinn.solver import Method, SolveConfig, solve
-from pinn.train import Diverged, GradientConfig, train_gradient
-from problems.lorenz import lorenz_problem
+from pinn.choices import Method, Optimizer, Schedule
+from pinn.errors import Diverged
+from pinn.optim import make_optimizer, make_scheduler, scheduler_step
+from pinn.solve_config import GradientConfig, SolveConfig
+from pinn.solver import solve
+from pinn.train import train_gradient
+from problems.lorenz import LORENZ
 
 
 def quadratic_descent(kind: Optimizer, steps: int = 200) -> float:
@@ -51,7 +54,7 @@ def test_plateau_schedule_cuts_the_rate_when_stuck() -> None:
 
 def test_gradient_pinn_learns_a_short_lorenz_window() -> None:
     cfg = GradientConfig(width=32, depth=2, epochs=500, lbfgs_iters=200, points=128)
-    result = solve(lorenz_problem(t1=0.25), SolveConfig(method=Method.gradient, gradient=cfg, eval_points=2001))
+    result = solve(LORENZ.problem(t1=0.25), SolveConfig(method=Method.gradient, gradient=cfg, eval_points=2001))
     assert result.metrics["relative_l2"] < 5e-3  # measured 9.5e-4 in ~2 s
 
 
@@ -59,12 +62,12 @@ def test_gradient_pinn_learns_a_short_lorenz_window() -> None:
 def test_mini_batches_and_resampling_run(optimizer: Optimizer, lr: float) -> None:
     cfg = GradientConfig(width=16, depth=2, epochs=100, lbfgs_iters=0, points=256, batch_size=32,
                          resample_every=20, optimizer=optimizer, lr=lr)
-    model, history = train_gradient(lorenz_problem(t1=0.25), cfg)
+    model, history = train_gradient(LORENZ.problem(t1=0.25), cfg)
     assert history[-1]["step"] == 100 and history[-1]["loss"] < history[0]["loss"] * 1.5
 
 
 def test_nan_loss_raises_with_the_last_good_state() -> None:
     cfg = GradientConfig(width=16, depth=2, epochs=200, lbfgs_iters=0, optimizer=Optimizer.gd, lr=1e6)
     with pytest.raises(Diverged) as info:
-        train_gradient(lorenz_problem(t1=1.0), cfg)
+        train_gradient(LORENZ.problem(t1=1.0), cfg)
     assert all(torch.isfinite(v).all() for v in info.value.last_good.values() if v.is_floating_point())

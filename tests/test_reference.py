@@ -7,17 +7,29 @@ import pytest
 import torch
 
 from pinn.reference import dop853, rk4
-from problems.lorenz import LorenzParams, lorenz_problem, lorenz_rhs
-from problems.oscillator import (OscillatorParams, cosine_drive, homogeneous, oscillator_exact,
-                                 oscillator_problem, steady_state_amplitude)
+from problems.lorenz import LORENZ
+from problems.oscillator import (
+    OscillatorParams,
+    cosine_drive,
+    homogeneous,
+    oscillator_exact,
+    oscillator_problem,
+    steady_state_amplitude,
+)
 
 
-def test_lorenz_rhs_has_the_correct_sign() -> None:
-    # dx/dt = sigma (y - x): at (1, 0, 0) it is -sigma (the notes' code has sigma (x - y))
-    f = lorenz_rhs(torch.zeros(1, 1), torch.tensor([[1.0, 0.0, 0.0]], dtype=torch.float64))
-    assert f[0, 0].item() == pytest.approx(-10.0)
-    assert f[0, 1].item() == pytest.approx(28.0)
-    assert f[0, 2].item() == pytest.approx(0.0)
+def test_lorenz_rhs_matches_the_equations_term_by_term() -> None:
+    # sigma (y - x), x (rho - z) - y, x y - beta z at random states and constants, where no term vanishes
+    # (the notes' code has sigma (x - y)); a sign or a constant swapped in any term fails
+    rng = np.random.default_rng(7)
+    u = rng.uniform(-20, 20, size=(50, 3))
+    p = {"sigma": 9.3, "rho": 27.1, "beta": 2.4}
+    x, y, z = u.T
+    f = LORENZ.parametric_rhs(torch.zeros(50, 1), torch.tensor(u), p).numpy()
+    expected = np.stack((p["sigma"] * (y - x), x * (p["rho"] - z) - y, x * y - p["beta"] * z), axis=1)
+    assert np.allclose(f, expected, rtol=1e-15, atol=1e-12)
+    at_defaults = LORENZ.problem().rhs(torch.zeros(1, 1), torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64))
+    assert at_defaults[0].tolist() == pytest.approx([10.0, 28.0 - 3.0 - 2.0, 2.0 - 8.0])
 
 
 def test_rk4_is_fourth_order() -> None:
@@ -37,7 +49,7 @@ def test_rk4_many_initial_states_agree_with_dop853() -> None:
     rng = np.random.default_rng(0)
     u0 = rng.uniform(-15, 15, size=(5, 3))
     t = np.linspace(0.0, 1.0, 1001)
-    rhs = lambda tt, u: lorenz_rhs(tt, u, LorenzParams())  # noqa: E731
+    rhs = LORENZ.problem().rhs
     batch = rk4(rhs, torch.tensor(u0), t).numpy()
     assert batch.shape == (5, 1001, 3)
     for j in range(5):
@@ -84,7 +96,29 @@ def test_homogeneous_solution_meets_its_initial_conditions() -> None:
 def test_lorenz_problem_rejects_a_wrong_initial_state() -> None:
     from pinn.errors import PinnError
 
-    with pytest.raises(PinnError, match="3 components"):
-        lorenz_problem(u0=(1.0, 2.0))
+    with pytest.raises(PinnError, match="needs 3 values"):
+        LORENZ.problem(u0=(1.0, 2.0))
     with pytest.raises(PinnError, match="greater than"):
-        lorenz_problem(t1=-1.0)
+        LORENZ.problem(t1=-1.0)
+
+
+def test_reference_integrators_stop_early_when_the_solution_blows_up() -> None:
+    # u' = u^2, u(0) = 1 blows up at t = 1; both references must stop with one clear error, not grind on
+    from pinn.errors import PinnError
+    from pinn.taylor import taylor_solve
+
+    def explosive(t, u):
+        return u * u
+
+    t = np.linspace(0.0, 2.0, 11)
+    with pytest.raises(PinnError, match="blows up"):
+        dop853(explosive, np.array([1.0]), t)
+    with pytest.raises(PinnError, match="blows up"):
+        taylor_solve(explosive, np.array([1.0]), t)
+
+
+def test_dop853_stops_after_its_evaluation_budget() -> None:
+    from pinn.errors import PinnError
+
+    with pytest.raises(PinnError, match="evaluations"):
+        dop853(lambda t, u: -1e6 * (u - torch.cos(t)), np.array([0.0]), np.linspace(0, 10, 3), max_evaluations=2000)

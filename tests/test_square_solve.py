@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from cli.main import app
-from pinn.marching import MarchingConfig, drive_aligned_window
-from pinn.solver import Method, SolveConfig, solve
-from pinn.train import GradientConfig
-from problems.square_wave import SquareWave, square_wave_problem
+from pinn.choices import Method
+from pinn.solve_config import GradientConfig, MarchingConfig, SolveConfig
+from pinn.solver import solve
+from problems.square_wave import SquareWave, drive_aligned_window, square_wave_problem
 
 NOTES_WAVE = SquareWave(period=0.2, width=0.1, fmax=2.0)
 
@@ -56,7 +56,7 @@ def test_cli_square_drive_writes_a_run(runner, tmp_path: Path) -> None:
     metrics = json.loads((run / "metrics.json").read_text())
     config = json.loads((run / "config.json").read_text())
     assert metrics["relative_l2"] < 1e-10
-    assert config["params"]["harmonics"] == 5 and config["solve"]["marching"]["window"] == pytest.approx(0.1)
+    assert config["values"]["harmonics"] == 5 and config["resolved"]["marching"]["window"] == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("args", [["--width", "0.2"], ["--period", "-1"], ["--harmonics", "-2"]])

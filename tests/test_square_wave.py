@@ -19,9 +19,19 @@ from pinn.fourier import partial_sum
 from pinn.metrics import relative_l2
 from pinn.reference import dop853
 from problems.oscillator import OscillatorParams, oscillator_exact
-from problems.square_wave import (SquareWave, series_convergence, square_wave_coefficients, square_wave_drive,
-                                  square_wave_exact, square_wave_force, square_wave_force_torch,
-                                  square_wave_jumps, square_wave_problem, square_wave_scipy, square_wave_series)
+from problems.square_wave import (
+    SquareWave,
+    series_convergence,
+    square_wave_coefficients,
+    square_wave_drive,
+    square_wave_exact,
+    square_wave_force,
+    square_wave_force_torch,
+    square_wave_jumps,
+    square_wave_problem,
+    square_wave_scipy,
+    square_wave_series,
+)
 
 NOTES_WAVE = SquareWave(period=0.2, width=0.1, fmax=2.0)
 SLOW_WAVE = SquareWave(period=6.0, width=3.0, fmax=1.0)
@@ -148,8 +158,8 @@ def test_reference_2_holds_the_initial_state_and_is_continuous_at_jumps() -> Non
 
 def test_square_wave_problem_records_the_wave_and_rejects_negative_harmonics() -> None:
     problem = square_wave_problem(NOTES_WAVE, 20)
-    assert problem.params == {"gamma": 0.2, "omega0": 1.0, "period": 0.2, "width": 0.1, "fmax": 2.0,
-                              "harmonics": 20}
+    assert problem.params == {"forcing": "square", "gamma": 0.2, "omega0": 1.0, "period": 0.2, "width": 0.1,
+                              "fmax": 2.0, "harmonics": 20}
     t = np.linspace(0, 20, 501)
     expected = oscillator_exact(OscillatorParams(0.2, 1.0, square_wave_drive(NOTES_WAVE, 20)), 0.0, 0.0, t)
     assert np.array_equal(problem.reference(t), expected)

@@ -7,9 +7,20 @@ import pytest
 
 from pinn.errors import PinnError
 from pinn.reference import dop853
-from pinn.surrogate.data import (DataConfig, TrajectoryData, flow_pairs, from_trajectories, load_trajectories,
-                                 make_dataset, sample_times, simulate_trajectories, windows)
-from problems.lorenz import lorenz_rhs
+from pinn.surrogate.data import (
+    DataConfig,
+    TrajectoryData,
+    flow_pairs,
+    from_trajectories,
+    load_trajectories,
+    make_dataset,
+    sample_times,
+    simulate_trajectories,
+    windows,
+)
+from problems.lorenz import LORENZ
+
+lorenz_rhs = LORENZ.problem().rhs  # f(t, u) at the default constants
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,21 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.surrogate.data import DataConfig, integrate, make_dataset
-from pinn.surrogate.evaluate import (NORM_THRESHOLD, ReferenceSet, attractor_statistics, evaluate, normalised_error,
-                                     nrmse, one_step_errors, rollout, valid_prediction_time)
+from pinn.surrogate.evaluate import (
+    NORM_THRESHOLD,
+    ReferenceSet,
+    attractor_statistics,
+    evaluate,
+    normalised_error,
+    nrmse,
+    one_step_errors,
+    rollout,
+    valid_prediction_time,
+)
 from pinn.surrogate.lyapunov import LyapunovMethod, largest_lyapunov_exponent, map_lyapunov_exponent, rk4_map
-from problems.lorenz import lorenz_rhs
+from problems.lorenz import LORENZ
+
+lorenz_rhs = LORENZ.problem().rhs  # f(t, u) at the default constants
 
 LORENZ_LAMBDA = 0.906
 

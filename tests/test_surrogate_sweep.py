@@ -7,15 +7,26 @@ import csv
 import pytest
 
 from pinn.errors import PinnError
-from pinn.networks import Activation
+from pinn.networks import Activation, DType
 from pinn.optim import Optimizer
 from pinn.surrogate.data import DataConfig, make_dataset
-from pinn.networks import DType
 from pinn.surrogate.models import ModelSpec
-from pinn.surrogate.sweep import (DEFAULT_LR, SweepAxis, SweepConfig, markdown_table, parse_axis_values, point_key,
-                                  point_settings, prepare_folder, run_sweep, summarise)
+from pinn.surrogate.sweep import (
+    DEFAULT_LR,
+    SweepAxis,
+    SweepConfig,
+    markdown_table,
+    parse_axis_values,
+    point_key,
+    point_settings,
+    prepare_folder,
+    run_sweep,
+    summarise,
+)
 from pinn.surrogate.train import TrainConfig
-from problems.lorenz import lorenz_rhs
+from problems.lorenz import LORENZ
+
+lorenz_rhs = LORENZ.problem().rhs  # f(t, u) at the default constants
 
 
 def tiny_config(**grid_values) -> SweepConfig:

@@ -11,11 +11,12 @@ from pinn.networks import Activation
 from pinn.optim import Optimizer
 from pinn.surrogate.data import DataConfig, Normaliser, TrajectoryData, make_dataset
 from pinn.surrogate.evaluate import one_step_errors, rollout
-from pinn.surrogate.models import (DType, FlowForm, ModelSpec, SurrogateKind, build_model, model_state,
-                                   spec_from_json)
+from pinn.surrogate.models import DType, FlowForm, ModelSpec, SurrogateKind, build_model, model_state, spec_from_json
 from pinn.surrogate.sindy import SindyConfig, fit_sindy
 from pinn.surrogate.train import TrainConfig, train_surrogate
-from problems.lorenz import lorenz_rhs
+from problems.lorenz import LORENZ
+
+lorenz_rhs = LORENZ.problem().rhs  # f(t, u) at the default constants
 
 
 @pytest.fixture(scope="module")

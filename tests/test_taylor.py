@@ -13,7 +13,7 @@ from pinn.errors import PinnError
 from pinn.problem import ODEProblem
 from pinn.reference import dop853, reference_method, reference_solution
 from pinn.taylor import Jet, TaylorUnsupported, taylor_solve
-from problems.lorenz import lorenz_problem
+from problems.lorenz import LORENZ
 
 
 def series(*coefficients: float) -> Jet:
@@ -51,7 +51,7 @@ def test_taylor_solves_a_driven_linear_oscillator_to_round_off() -> None:
 
 
 def test_lorenz_taylor_agrees_with_its_extended_precision_run() -> None:
-    p = lorenz_problem()
+    p = LORENZ.problem()
     t = np.linspace(0.0, 2.0, 5)
     float64 = taylor_solve(p.rhs, np.array(p.u0), t)
     extended = taylor_solve(p.rhs, np.array(p.u0), t, order=30, tol=1e-26, digits=28)
@@ -59,7 +59,7 @@ def test_lorenz_taylor_agrees_with_its_extended_precision_run() -> None:
 
 
 def test_dop853_at_tightest_tolerance_is_less_accurate_than_taylor_on_lorenz() -> None:
-    p = lorenz_problem()
+    p = LORENZ.problem()
     t = np.linspace(0.0, 8.0, 801)
     taylor = taylor_solve(p.rhs, np.array(p.u0), t)
     dop = dop853(p.rhs, np.array(p.u0), t)
@@ -68,7 +68,7 @@ def test_dop853_at_tightest_tolerance_is_less_accurate_than_taylor_on_lorenz() -
 
 
 def test_reference_choice_prefers_exact_then_taylor_then_dop853() -> None:
-    lorenz = lorenz_problem(t1=1.0)
+    lorenz = LORENZ.problem(t1=1.0)
     assert reference_method(lorenz) == "taylor"
 
     def unsupported(t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -91,7 +91,7 @@ def test_unsupported_operations_and_bad_times_raise_clear_errors() -> None:
 
 
 def test_reference_at_times_not_starting_at_t0_starts_from_the_initial_state() -> None:
-    p = lorenz_problem(t1=2.0)
+    p = LORENZ.problem(t1=2.0)
     full = reference_solution(p, np.linspace(0.0, 2.0, 21))
     later = reference_solution(p, np.linspace(1.0, 2.0, 11))
     assert np.allclose(later, full[10:], rtol=0, atol=1e-12)

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from pinn.choices import Activation
 from pinn.collocation import Sampling, collocation_points
 from pinn.losses import PINN
-from pinn.networks import MLP, Activation
+from pinn.networks import MLP
 from pinn.trial import first_order_trial, second_order_trial, time_derivative
-from problems.lorenz import lorenz_problem
+from problems.lorenz import LORENZ
 from problems.oscillator import oscillator_problem
 
 
@@ -33,7 +34,7 @@ def test_second_order_trial_meets_position_and_velocity() -> None:
     assert abs(v.item() + 1.2) <= 1e-12
 
 
-@pytest.mark.parametrize("make", [lambda: lorenz_problem(t1=2.0), lambda: oscillator_problem(t1=3.0)])
+@pytest.mark.parametrize("make", [lambda: LORENZ.problem(t1=2.0), lambda: oscillator_problem(t1=3.0)])
 def test_pinn_model_state_starts_at_u0(make) -> None:
     problem = make()
     n_out = problem.dim // problem.order

@@ -16,8 +16,16 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.vision import datasets
-from pinn.vision.datasets import (DatasetName, load_cifar10, load_digits, load_fashion_mnist, read_cifar_binary,
-                                  read_cifar_python, read_idx, split_validation)
+from pinn.vision.datasets import (
+    DatasetName,
+    load_cifar10,
+    load_digits,
+    load_fashion_mnist,
+    read_cifar_binary,
+    read_cifar_python,
+    read_idx,
+    split_validation,
+)
 
 
 @pytest.fixture

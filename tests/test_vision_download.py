@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rich.console import Console
+from test_vision_data import cifar_binary_archive
 
 from pinn.errors import PinnError
 from pinn.vision.datasets import load_cifar10
 from pinn.vision.download import cache_dir, download, extract_tar
-
-from test_vision_data import cifar_binary_archive
 
 
 class Server:

@@ -1,5 +1,2 @@
-"""Parameter identification: the parametric model, the piecewise trajectory, the joint least-squares fit."""
-
-from pinn.inverse.model import ParametricODE, parameter_jacobian
-
-__all__ = ["ParametricODE", "parameter_jacobian"]
+"""Parameter identification: the piecewise trajectory, the joint least-squares fit with standard errors,
+the gradient-trained alternative, observations, and the ``pinn identify`` run (:mod:`pinn.inverse.identify`)."""

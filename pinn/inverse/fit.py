@@ -8,7 +8,7 @@
    constants that f depends on linearly; raising w turns the equation into a hard constraint, so at the
    end the fit is the classical output least-squares estimate of an ODE model (the generalised-smoothing
    idea of Ramsay, Hooker, Campbell & Cao, JRSS-B 2007).
-3. Constants that f depends on nonlinearly (a frequency: ``ParametricODE.grid``) defeat step 2, because
+3. Constants that f depends on nonlinearly (a frequency: ``ODESpec.grid``) defeat step 2, because
    gradient matching is multimodal in them. They are searched on a grid over their range instead: for each
    grid point the ODE is integrated and the joint problem fitted for a few iterations at w = grid_weight;
    the best point continues with the weights above grid_weight (:func:`shooting_start`).
@@ -30,46 +30,13 @@ import numpy as np
 import torch
 
 from pinn.errors import PinnError
+from pinn.inverse.config import JointFitConfig
 from pinn.inverse.gauss_newton import JointResidual, data_rows, levenberg_marquardt
-from pinn.inverse.model import ParametricODE
+from pinn.inverse.observations import Observations
 from pinn.inverse.trajectory import WindowedTrajectory
 from pinn.marching import MarchingConfig
-from pinn.observations import Observations
 from pinn.reference import dop853
-
-
-@dataclass(frozen=True)
-class JointFitConfig:
-    """Settings of the joint Gauss-Newton fit.
-
-    window: window length of the piecewise trajectory (None: the problem's default).
-    features, points, seed: random features per window, Lobatto collocation nodes per window, their seed.
-    weight: final residual weight w (see :mod:`pinn.inverse.gauss_newton` for its definition).
-    start_weight: first weight of the continuation (multiplied by 10 per stage up to ``weight``).
-    max_iter: Levenberg-Marquardt iterations per stage at most.
-    grid_weight, grid_iter: weight and iterations of each start of the grid search (only for problems whose
-        constants have a grid, see :func:`shooting_start`); the continuation then goes on from grid_weight.
-    """
-
-    window: Optional[float] = None
-    features: int = 25
-    points: int = 30
-    seed: int = 0
-    weight: float = 1e4
-    start_weight: float = 1e-2
-    max_iter: int = 200
-    grid_weight: float = 1.0
-    grid_iter: int = 20
-
-    def weights(self) -> list[float]:
-        """The continuation w_start, 10 w_start, ..., w."""
-        if not (0 < self.start_weight <= self.weight):
-            raise PinnError("the residual weights need 0 < --start-weight <= --weight")
-        out, w = [], self.start_weight
-        while w < self.weight * (1 - 1e-12):
-            out.append(w)
-            w *= 10.0
-        return out + [self.weight]
+from pinn.spec import ODESpec
 
 
 @dataclass
@@ -137,7 +104,7 @@ def component_scales(obs: Observations, d: int, states: Optional[np.ndarray] = N
     return torch.from_numpy(s)
 
 
-def shooting_start(fun: JointResidual, model: ParametricODE, theta: torch.Tensor, u0: torch.Tensor,
+def shooting_start(fun: JointResidual, model: ODESpec, theta: torch.Tensor, u0: torch.Tensor,
                    iterations: int, progress: Optional[Callable[[int, int], None]] = None
                    ) -> tuple[torch.Tensor, dict[str, float]]:
     """Grid search over the constants that enter f nonlinearly (``model.grid``), others at ``theta``.
@@ -221,7 +188,21 @@ def covariance(fun: JointResidual, x: torch.Tensor) -> np.ndarray:
     return np.linalg.pinv((S.T @ S).numpy(), hermitian=True)
 
 
-def fit_joint(model: ParametricODE, obs: Observations, unknowns: Sequence[str], known: Mapping[str, float],
+def refit_with_noise(fun: JointResidual, x: torch.Tensor, n_params: int, obs: Observations, weight: float,
+                     run: Callable[[JointResidual, torch.Tensor, float], torch.Tensor]
+                     ) -> tuple[JointResidual, torch.Tensor, np.ndarray]:
+    """Step 4 of the module docstring: estimate the noise per component, re-weight the data rows by it and
+    refit the last stage; returns the re-weighted residual, the variables and the noise levels."""
+    sigma = noise_levels(fun, x, n_params)
+    if np.all(np.isfinite(sigma[list(obs.index)])) and np.any(sigma[list(obs.index)] > 0):
+        fun = reweighted(fun, sigma, weight)
+        x = run(fun, x, weight)
+        sigma = noise_levels(fun, x, n_params)
+        fun = reweighted(fun, sigma, weight)
+    return fun, x, sigma
+
+
+def fit_joint(model: ODESpec, obs: Observations, unknowns: Sequence[str], known: Mapping[str, float],
               guesses: Mapping[str, float], cfg: JointFitConfig = JointFitConfig(), t0: Optional[float] = None,
               t1: Optional[float] = None, progress: Optional[Progress] = None) -> JointFit:
     """Estimate the unknown constants and the trajectory from observations (see the module docstring).
@@ -236,9 +217,7 @@ def fit_joint(model: ParametricODE, obs: Observations, unknowns: Sequence[str], 
     t1 = float(obs.t[-1] if t1 is None else t1)
     if t1 <= t0:
         raise PinnError("the observations must span a time interval (at least two distinct times)")
-    window = min(cfg.window or model.window, t1 - t0)
-    if window <= 0 or cfg.features < 2 or cfg.points < 3:
-        raise PinnError("the fit needs --window > 0, --features >= 2 and --points >= 3")
+    window = min(cfg.window or model.identify_window, t1 - t0)
     traj = WindowedTrajectory(MarchingConfig(window=window, features=cfg.features, points=cfg.points,
                                              seed=cfg.seed), t0, t1, model.dim)
     rows = data_rows(traj, obs)
@@ -273,12 +252,7 @@ def fit_joint(model: ParametricODE, obs: Observations, unknowns: Sequence[str], 
         if progress is not None:
             progress(f"w = {w:g}", stage + 1, len(weights))
     assert fun is not None
-    sigma = noise_levels(fun, x, n_params)
-    if np.all(np.isfinite(sigma[list(obs.index)])) and np.any(sigma[list(obs.index)] > 0):
-        fun = reweighted(fun, sigma, weights[-1])
-        x = run(fun, x, weights[-1])
-        sigma = noise_levels(fun, x, n_params)
-        fun = reweighted(fun, sigma, weights[-1])
+    fun, x, sigma = refit_with_noise(fun, x, n_params, obs, weights[-1], run)
     cov = covariance(fun, x)
     p = len(unknowns)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))

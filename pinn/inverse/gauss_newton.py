@@ -27,14 +27,32 @@ import numpy as np
 import torch
 
 from pinn.errors import PinnError
-from pinn.inverse.model import ParametricODE, parameter_jacobian
+from pinn.inverse.observations import Observations
 from pinn.inverse.trajectory import WindowedTrajectory
 from pinn.marching import state_jacobian
-from pinn.observations import Observations
+from pinn.spec import ODESpec
 
 RIDGE = 1e-12
 """Smallest damping lam (relative to each column's norm squared): keeps the elimination of the nearly
 collinear feature coefficients deterministic; far below anything that moves the optimum."""
+
+
+def parameter_jacobian(rhs: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor) -> torch.Tensor:
+    """Sensitivities df/dtheta_j of g(theta) = f(t, u; theta) at fixed t, u: returns (n, d, p).
+
+    ``rhs`` maps theta (p,) to f (n, d); one forward-mode product per unknown constant.
+    """
+    cols = []
+    for j in range(theta.numel()):
+        tangent = torch.zeros_like(theta)
+        tangent[j] = 1.0
+        _, jv = torch.func.jvp(rhs, (theta,), (tangent,))
+        cols.append(jv)
+    if not cols:
+        n, d = rhs(theta).shape
+        return torch.zeros(n, d, 0, dtype=theta.dtype)
+    return torch.stack(cols, dim=2)
+
 
 
 @dataclass(frozen=True)
@@ -86,7 +104,7 @@ class JointResidual:
         weight: the residual weight w.
     """
 
-    def __init__(self, traj: WindowedTrajectory, model: ParametricODE, unknowns: Sequence[str],
+    def __init__(self, traj: WindowedTrajectory, model: ODESpec, unknowns: Sequence[str],
                  known: dict[str, float], rows: DataRows, scale: torch.Tensor, noise: torch.Tensor,
                  weight: float) -> None:
         self.traj, self.model, self.unknowns, self.known = traj, model, tuple(unknowns), known
@@ -104,7 +122,7 @@ class JointResidual:
         return self.p + self.traj.size
 
     def rhs(self, t: torch.Tensor, u: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        return self.model.rhs(t, u, self.model.constants(self.unknowns, theta, self.known))
+        return self.model.parametric_rhs(t, u, self.model.constants(self.unknowns, theta, self.known))
 
     def _states(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Coefficients (K, M, d), window starts (K, d) and states at the nodes (K Q, d)."""

@@ -13,34 +13,19 @@ the Gauss-Newton fit; no standard errors.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 
-from pinn.errors import PinnError
-from pinn.inverse.model import ParametricODE
-from pinn.networks import MLP, Activation
-from pinn.observations import Observations
-from pinn.optim import Optimizer, make_optimizer
+from pinn.choices import Activation, Optimizer
+from pinn.inverse.config import GradientFitConfig
+from pinn.inverse.observations import Observations
+from pinn.networks import MLP
+from pinn.optim import Phases, minimise
+from pinn.spec import ODESpec
 from pinn.trial import time_derivative
-
-
-@dataclass(frozen=True)
-class GradientFitConfig:
-    """Settings of the gradient-trained fit: network width/depth, Adam epochs and learning rate, collocation
-    points, residual weight w (see the module docstring), seed, and how often the history is logged."""
-
-    width: int = 64
-    depth: int = 3
-    epochs: int = 20000
-    lr: float = 1e-3
-    points: int = 512
-    weight: float = 1.0
-    seed: int = 0
-    log_every: int = 100
 
 
 @dataclass
@@ -65,13 +50,11 @@ class GradientFit:
         return u.detach().numpy()
 
 
-def fit_gradient(model: ParametricODE, obs: Observations, unknowns: Sequence[str], known: Mapping[str, float],
+def fit_gradient(model: ODESpec, obs: Observations, unknowns: Sequence[str], known: Mapping[str, float],
                  guesses: Mapping[str, float], cfg: GradientFitConfig = GradientFitConfig(),
                  t0: Optional[float] = None, t1: Optional[float] = None,
                  progress: Optional[Callable[[int, int, float], None]] = None) -> GradientFit:
     """Train the network and the constants by Adam (module docstring); ``progress(epoch, epochs, loss)``."""
-    if cfg.epochs < 1 or cfg.points < 2 or cfg.width < 1 or cfg.depth < 1 or not cfg.lr > 0:
-        raise PinnError("gradient training needs --epochs >= 1, --points >= 2, --width/--depth >= 1, --lr > 0")
     t0 = float(obs.t[0] if t0 is None else t0)
     t1 = float(obs.t[-1] if t1 is None else t1)
     torch.manual_seed(cfg.seed)
@@ -92,35 +75,31 @@ def fit_gradient(model: ParametricODE, obs: Observations, unknowns: Sequence[str
     comp = torch.tensor([obs.index[c] for c in cols])
     y = torch.tensor(obs.values[rows, cols], dtype=torch.float64)
     t_col = torch.linspace(t0, t1, cfg.points, dtype=torch.float64).reshape(-1, 1).requires_grad_(True)
-    tau = model.window
-    opt = make_optimizer(Optimizer.adam, list(net.parameters()) + [p], cfg.lr)
+    tau = model.identify_window
     history: list[dict] = []
-
     def losses() -> tuple[torch.Tensor, torch.Tensor]:
         theta = centre + half * p
         u_data = offset + scale * net(t_data)
         data = (((u_data[torch.arange(y.numel()), comp] - y) / scale[comp]) ** 2).mean()
         u = offset + scale * net(t_col)
         du = time_derivative(u, t_col)
-        f = model.rhs(t_col, u, model.constants(unknowns, theta, known))
+        f = model.parametric_rhs(t_col, u, model.constants(unknowns, theta, known))
         residual = (((du - f) * tau / scale) ** 2).mean()
         return data, residual
 
-    for epoch in range(1, cfg.epochs + 1):
-        opt.zero_grad(set_to_none=True)
+    def total_loss(step: int = 0) -> torch.Tensor:
         data, residual = losses()
-        loss = data + cfg.weight ** 2 * residual
-        loss.backward()
-        opt.step()
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise PinnError(f"gradient training diverged at epoch {epoch}: try a smaller --lr")
-        if epoch % cfg.log_every == 0 or epoch == cfg.epochs:
-            history.append({"iteration": epoch, "loss": value, "data": float(data.detach()),
-                            "residual": float(residual.detach()),
-                            "theta": (centre + half * p).detach().tolist()})
-            if progress is not None:
-                progress(epoch, cfg.epochs, value)
+        return data + cfg.weight ** 2 * residual
+
+    def log(epoch: int, total: int, value: float, lr: float, phase: str) -> None:
+        data, residual = (float(v.detach()) for v in losses())
+        history.append({"iteration": epoch, "loss": value, "data": data, "residual": residual,
+                        "theta": (centre + half * p).detach().tolist()})
+        if progress is not None:
+            progress(epoch, total, value)
+
+    minimise(list(net.parameters()) + [p], Phases(Optimizer.adam, cfg.lr, cfg.epochs), total_loss, total_loss,
+             lambda: {}, log, cfg.log_every)
     data, residual = losses()
     return GradientFit(theta=(centre + half * p).detach().numpy().copy(), net=net, scale=scale, offset=offset,
                        history=history, data_loss=float(data.detach()), residual_loss=float(residual.detach()))

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pinn.observations import Observations  # noqa: E402
+from pinn.inverse.observations import Observations  # noqa: E402
 
 
 def plot_fit(path: Path, t: np.ndarray, states: np.ndarray, obs: Observations, components: Sequence[str],

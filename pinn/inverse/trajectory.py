@@ -22,7 +22,6 @@ import torch
 from pinn.marching import MarchingConfig, feature_network, features_and_slopes, lobatto_nodes, window_edges
 from pinn.networks import MLP
 
-
 RCOND = 1e-13
 """Directions of the window basis whose singular value is below RCOND times the largest are dropped."""
 

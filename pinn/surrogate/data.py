@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from pinn.errors import PinnError
 from pinn.problem import Rhs
 from pinn.reference import rk4

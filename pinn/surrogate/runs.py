@@ -130,8 +130,14 @@ def rollout_run(stepper: Stepper, rhs: Rhs, u0: Sequence[float], dt: float, subs
     model reading a window of w states. VPT thresholds: NORM_THRESHOLD and NRMSE_THRESHOLD of
     :mod:`pinn.surrogate.evaluate`; the attractor statistics skip the first min(2, half the rollout)."""
     from pinn.surrogate.data import integrate
-    from pinn.surrogate.evaluate import (NORM_THRESHOLD, NRMSE_THRESHOLD, attractor_statistics, normalised_error,
-                                         nrmse, valid_prediction_time)
+    from pinn.surrogate.evaluate import (
+        NORM_THRESHOLD,
+        NRMSE_THRESHOLD,
+        attractor_statistics,
+        normalised_error,
+        nrmse,
+        valid_prediction_time,
+    )
     from pinn.surrogate.evaluate import rollout as free_rollout
 
     d = len(u0)

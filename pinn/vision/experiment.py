@@ -28,8 +28,15 @@ from pinn.vision.datasets import DatasetName, ImageSet, describe, load_images
 from pinn.vision.distributed import Cluster, setup, teardown, wait_for_all
 from pinn.vision.download import one_line
 from pinn.vision.models import build_model, count_parameters
-from pinn.vision.train import (HISTORY_KEYS, load_checkpoint, precision_name, predict_logits, score, to_device,
-                               train_classifier)
+from pinn.vision.train import (
+    HISTORY_KEYS,
+    load_checkpoint,
+    precision_name,
+    predict_logits,
+    score,
+    to_device,
+    train_classifier,
+)
 
 
 def load_for(cfg: ClassifyConfig, cluster: Cluster, console: Console | None) -> ImageSet:

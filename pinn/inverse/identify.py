@@ -15,49 +15,23 @@ times), trajectory.csv (the reconstructed state on a fine grid), fit.png and his
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
 
+from pinn.choices import FitMethod
 from pinn.errors import PinnError
-from pinn.inverse.fit import JointFitConfig, fit_joint
-from pinn.inverse.gradient import GradientFitConfig, fit_gradient
-from pinn.inverse.model import ParametricODE
-from pinn.observations import Observations, load_observations
+from pinn.inverse.config import IdentifyConfig
+from pinn.inverse.fit import fit_joint
+from pinn.inverse.gradient import fit_gradient
+from pinn.inverse.observations import Observations, load_observations
+from pinn.progress import Reporter
 from pinn.runs import new_run_dir, save_checkpoint, to_json, write_csv, write_json
-
-
-class Method(str, enum.Enum):
-    """How the constants are fitted: Levenberg-Marquardt on the joint least-squares problem, or Adam."""
-
-    lm = "lm"
-    adam = "adam"
-
-
-@dataclass(frozen=True)
-class IdentifyConfig:
-    """Everything ``pinn identify`` was asked to do (saved as config.json).
-
-    problem: name of the parametric problem; data: the observations CSV; unknowns: constants to estimate;
-    guesses: initial values for some unknowns (default: the centre of each plausible range, plus a grid
-    search for constants entering nonlinearly); fixed: values of known constants that differ from the
-    problem's defaults; method: lm or adam; lm, adam: their settings; out: root folder of run folders.
-    """
-
-    problem: str
-    data: str
-    unknowns: tuple[str, ...]
-    guesses: Mapping[str, float] = field(default_factory=dict)
-    fixed: Mapping[str, float] = field(default_factory=dict)
-    method: Method = Method.lm
-    lm: JointFitConfig = JointFitConfig()
-    adam: GradientFitConfig = GradientFitConfig()
-    out: str = "runs"
+from pinn.spec import ODESpec
 
 
 @dataclass
@@ -83,16 +57,16 @@ class Identification:
                 for n, v, s in zip(self.names, self.estimates, self.stderr)}
 
 
-def check_request(model: ParametricODE, cfg: IdentifyConfig) -> tuple[str, ...]:
+def check_request(model: ODESpec, cfg: IdentifyConfig) -> tuple[str, ...]:
     """Validate unknowns, guesses and fixed values against the model; returns the unknowns."""
     if not cfg.unknowns:
-        raise PinnError(f"name at least one unknown constant with --unknown (among {', '.join(model.parameters)})")
+        raise PinnError(f"name at least one unknown constant with --unknown (among {', '.join(model.constant_names)})")
     unknowns = model.check_unknowns(cfg.unknowns)
     for label, values in (("--guess", cfg.guesses), ("--fix", cfg.fixed)):
         bad = [k for k in values if k not in model.values]
         if bad:
             raise PinnError(f"{label}: {', '.join(repr(b) for b in bad)} is not a constant of {model.name} "
-                            f"({', '.join(model.parameters)})")
+                            f"({', '.join(model.constant_names)})")
         if any(not np.isfinite(v) for v in values.values()):
             raise PinnError(f"{label} values must be finite numbers")
     stray = [k for k in cfg.guesses if k not in unknowns]
@@ -105,7 +79,7 @@ def check_request(model: ParametricODE, cfg: IdentifyConfig) -> tuple[str, ...]:
     return unknowns
 
 
-def identify(model: ParametricODE, obs: Observations, cfg: IdentifyConfig,
+def identify(model: ODESpec, obs: Observations, cfg: IdentifyConfig,
              progress: Optional[Callable[[str, int, int], None]] = None) -> Identification:
     """Run the identification; ``progress(label, done, total)`` reports stages (lm) or epochs (adam)."""
     unknowns = check_request(model, cfg)
@@ -113,7 +87,7 @@ def identify(model: ParametricODE, obs: Observations, cfg: IdentifyConfig,
     known.update({k: float(v) for k, v in cfg.fixed.items()})
     start = time.perf_counter()
     nan_d = np.full(model.dim, np.nan)
-    if Method(cfg.method) is Method.lm:
+    if FitMethod(cfg.method) is FitMethod.lm:
         fit = fit_joint(model, obs, unknowns, known, cfg.guesses, cfg.lm, progress=progress)
         seconds = time.perf_counter() - start
         eq = fit.residual.equation_residual(fit.x).detach()
@@ -156,7 +130,7 @@ def fit_table(result: Identification, obs: Observations,
     return header, cols
 
 
-def metrics(result: Identification, obs: Observations, model: ParametricODE, cfg: IdentifyConfig) -> dict:
+def metrics(result: Identification, obs: Observations, model: ODESpec, cfg: IdentifyConfig) -> dict:
     """The metrics.json content."""
     fitted = result.states(obs.t)
     misfit = {}
@@ -165,7 +139,7 @@ def metrics(result: Identification, obs: Observations, model: ParametricODE, cfg
         misfit[name] = float(np.sqrt(np.mean((fitted[ok, obs.index[j]] - obs.values[ok, j]) ** 2)))
     return {
         "problem": model.name,
-        "method": Method(cfg.method).value,
+        "method": FitMethod(cfg.method).value,
         "estimates": dict(zip(result.names, result.estimates.tolist())),
         "stderr": dict(zip(result.names, result.stderr.tolist())),
         "parameters": result.table(),
@@ -182,14 +156,15 @@ def metrics(result: Identification, obs: Observations, model: ParametricODE, cfg
     }
 
 
-def save_identification(result: Identification, obs: Observations, model: ParametricODE,
-                        cfg: IdentifyConfig, root: Optional[Path | str] = None) -> Path:
+def save_identification(result: Identification, obs: Observations, model: ODESpec,
+                        cfg: IdentifyConfig, root: Optional[Path | str] = None,
+                        phase_seconds: Optional[dict] = None) -> Path:
     """Write the run folder (see the module docstring) and return its path."""
     from pinn.inverse.plots import plot_fit, plot_history
 
     run = new_run_dir(root or cfg.out, f"identify-{model.name}")
     write_json(run / "config.json", {"command": "identify", **to_json(cfg)})
-    write_json(run / "metrics.json", metrics(result, obs, model, cfg))
+    write_json(run / "metrics.json", {**metrics(result, obs, model, cfg), "phase_seconds": dict(phase_seconds or {})})
     save_checkpoint(run / "model.pt", result.checkpoint)
     header, cols = fit_table(result, obs, model.components)
     write_csv(run / "fit.csv", header, cols)
@@ -201,17 +176,26 @@ def save_identification(result: Identification, obs: Observations, model: Parame
     return run
 
 
-def load_data(model: ParametricODE, cfg: IdentifyConfig) -> Observations:
+def load_data(model: ODESpec, cfg: IdentifyConfig) -> Observations:
     """Validate the request and read the observations (PinnError on any problem, before any work)."""
     unknowns = check_request(model, cfg)
-    if Method(cfg.method) is Method.lm:
-        cfg.lm.weights()
     return load_observations(cfg.data, model.components, unknowns=len(unknowns) + model.dim)
 
 
-def run_identify(model: ParametricODE, cfg: IdentifyConfig, obs: Optional[Observations] = None,
-                 progress: Optional[Callable[[str, int, int], None]] = None) -> tuple[Identification, Path]:
-    """Load the data (unless given), identify, save the run folder: what ``pinn identify`` does."""
+def run_identify(model: ODESpec, cfg: IdentifyConfig, report: Optional[Reporter] = None,
+                 obs: Optional[Observations] = None) -> tuple[Identification, Path]:
+    """What ``pinn identify`` does: validate and load the data, identify, write the run folder.
+
+    Progress: the Levenberg-Marquardt stages (or Adam epochs) as one phase, then the run folder; metrics.json
+    records the phase seconds.
+    """
+    report = report or Reporter()
     obs = load_data(model, cfg) if obs is None else obs
-    result = identify(model, obs, cfg, progress)
-    return result, save_identification(result, obs, model, cfg)
+    lm = FitMethod(cfg.method) is FitMethod.lm
+    total = len(cfg.lm.weights()) if lm else cfg.adam.epochs
+    with report.phase(f"identifying {', '.join(cfg.unknowns)} of {model.name} "
+                      f"({'Levenberg-Marquardt stages' if lm else 'Adam epochs'})", total) as update:
+        result = identify(model, obs, cfg, lambda label, done, n: update(done, label, n))
+    with report.phase("writing the run folder"):
+        run = save_identification(result, obs, model, cfg, phase_seconds=report.seconds)
+    return result, run

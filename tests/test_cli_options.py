@@ -1,0 +1,42 @@
+"""The command line's shared plumbing: the one parser of multi-value options, generated commands, help."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli.main import app
+from cli.options import expand_multi_values
+
+MULTI = {"--unknown", "--guess", "--harmonics"}
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--unknown", "sigma", "rho", "--weight", "10"], ["--unknown", "sigma", "--unknown", "rho", "--weight", "10"]),
+    (["--guess", "sigma=3,rho=-2"], ["--guess", "sigma=3", "--guess", "rho=-2"]),
+    (["--harmonics", "1", "5", "-20"], ["--harmonics", "1", "--harmonics", "5", "--harmonics", "-20"]),
+    (["--harmonics=7", "--out", "x"], ["--harmonics", "7", "--out", "x"]),
+    (["--unknown", "a", "--", "--unknown", "b"], ["--unknown", "a", "--", "--unknown", "b"]),
+    (["--ic", "-8", "7", "27"], ["--ic", "-8", "7", "27"]),
+    (["--unknown"], ["--unknown"]),
+])
+def test_multi_value_options_take_several_values_after_one_flag(args: list[str], expected: list[str]) -> None:
+    assert expand_multi_values(args, MULTI) == expected
+
+
+def test_help_shows_vectors_by_component_and_flags_without_placeholders(runner) -> None:
+    result = runner.invoke(app, ["solve", "lorenz", "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    assert "X Y Z" in result.output
+    assert "<bool>" not in result.output
+    assert "[default: the problem's]" in result.output  # brackets in help are text, not markup
+
+
+def test_every_registered_problem_has_solve_and_simulate_commands(runner) -> None:
+    from problems import REGISTRY
+
+    for spec in REGISTRY:
+        for command in ("solve", "simulate"):
+            result = runner.invoke(app, [command, spec.name, "--help"], env={"COLUMNS": "250"})
+            assert result.exit_code == 0, (command, spec.name, result.output)
+            for p in spec.parameters:
+                assert p.option in result.output, (command, spec.name, p.option)
