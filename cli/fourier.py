@@ -38,13 +38,17 @@ def square(
     out: OutOpt = Path("runs"),
 ) -> None:
     """Coefficients of the square wave by quadrature and in closed form, partial sums, Gibbs overshoot."""
+    show_square(FourierSquareConfig(period, width, fmax,
+                                    tuple(sorted(set(harmonics or FourierSquareConfig.harmonics))), table_rows, out))
+
+
+def show_square(cfg: FourierSquareConfig) -> None:
+    """Run the square-wave study and print its tables."""
     from rich.table import Table
 
     from cli.console import RichReporter
     from problems.square_wave_study import square_wave_study
 
-    cfg = FourierSquareConfig(period, width, fmax, tuple(sorted(set(harmonics or FourierSquareConfig.harmonics))),
-                              table_rows, out)
     m, run_dir = square_wave_study(cfg, RichReporter())
     c = m["coefficients"]
     table = Table(title=f"Fourier coefficients of the square wave (T = {cfg.period:g}, W = {cfg.width:g}, "
@@ -91,21 +95,25 @@ def convergence(
     out: OutOpt = Path("runs"),
 ) -> None:
     """Relative L2 error of the N-harmonic oscillator solution against the exact square-wave solution."""
+    show_convergence(FourierConvergenceConfig(period, width, fmax, gamma, omega0, x0, v0,
+                                              tuple(sorted(set(harmonics or FourierConvergenceConfig.harmonics))),
+                                              t_final, fit_from, out))
+
+
+def show_convergence(cfg: FourierConvergenceConfig) -> None:
+    """Run the convergence study and print its table and fitted power laws."""
     import numpy as np
     from rich.table import Table
 
     from cli.console import RichReporter
     from problems.square_wave_study import convergence_study
 
-    cfg = FourierConvergenceConfig(period, width, fmax, gamma, omega0, x0, v0,
-                                   tuple(sorted(set(harmonics or FourierConvergenceConfig.harmonics))), t_final,
-                                   fit_from, out)
     study, run_dir = convergence_study(cfg, RichReporter())
 
     def slope(value: float) -> str:
         return "-" if not np.isfinite(value) else f"{value:.3f}"
 
-    table = Table(title=f"N-harmonic drive vs exact square wave on [0, {t_final:g}] (relative L2, "
+    table = Table(title=f"N-harmonic drive vs exact square wave on [0, {cfg.t_final:g}] (relative L2, "
                         f"{study.samples} points)", header_style="bold")
     for col in ("N", "error x", "error x'", "error (x, x')", "local slope x", "local slope x'"):
         table.add_column(col, justify="right")

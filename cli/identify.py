@@ -111,19 +111,24 @@ def _print_result(result: Any, run: Path, components: Sequence[str]) -> None:
     console.print(f"run folder: {run}", markup=False)
 
 
+def run_identify_config(cfg: IdentifyConfig, dry_run: bool = False) -> None:
+    """Validate, then (unless ``dry_run``) identify and print the estimates: what the command does."""
+    from cli.console import RichReporter
+    from pinn.inverse.identify import load_data, run_identify
+
+    spec = REGISTRY.get(cfg.problem)
+    obs = load_data(spec, cfg)
+    if dry_run:
+        print_dry_run(console, cfg, {"observations": obs.count, "observed": ", ".join(obs.names),
+                                     "interval": f"[{obs.t[0]:g}, {obs.t[-1]:g}]"})
+        return
+    result, run = run_identify(spec, cfg, RichReporter(), obs)
+    _print_result(result, run, spec.components)
+
+
 def _command(spec: ODESpec) -> Any:
     def body(**o: Any) -> None:
-        from cli.console import RichReporter
-        from pinn.inverse.identify import load_data, run_identify
-
-        cfg = identify_config(spec, o)
-        obs = load_data(spec, cfg)
-        if o["dry_run"]:
-            print_dry_run(console, cfg, {"observations": obs.count, "observed": ", ".join(obs.names),
-                                         "interval": f"[{obs.t[0]:g}, {obs.t[-1]:g}]"})
-            return
-        result, run = run_identify(spec, cfg, RichReporter(), obs)
-        _print_result(result, run, spec.components)
+        run_identify_config(identify_config(spec, o), o["dry_run"])
 
     doc = (f"Estimate constants of {spec.equations} from observations of some of {', '.join(spec.components)}. "
            f"{CSV_HELP} The estimates come with standard errors (Gauss-Newton approximation, noise estimated from "

@@ -54,7 +54,7 @@ app = typer.Typer(cls=PinnGroup, no_args_is_help=True, pretty_exceptions_enable=
 
 
 def _register() -> None:
-    from cli import classify, fourier, identify, problems_cmd, simulate, solve, surrogate, sweep
+    from cli import classify, fourier, identify, problems_cmd, rerun, simulate, solve, surrogate, sweep
 
     app.add_typer(solve.app, name="solve")
     app.add_typer(simulate.app, name="simulate")
@@ -64,6 +64,7 @@ def _register() -> None:
     app.add_typer(classify.app, name="classify")
     app.add_typer(surrogate.app, name="surrogate")
     app.add_typer(sweep.app, name="sweep")
+    app.command("rerun")(rerun.rerun)
 
 
 _register()

@@ -56,10 +56,29 @@ def write_json(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
-def new_run_dir(root: Path | str, name: str) -> Path:
-    """Create and return a fresh folder ``root/<name>-<YYYYmmdd-HHMMSS>`` (suffixed -2, -3... if taken)."""
+def check_output_root(root: Path | str, option: str = "--out") -> None:
+    """PinnError naming the path and the fix unless ``root`` is, or can be created as, a writable folder."""
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise PinnError(f"{option} {root}: {existing} is a file, not a folder; choose another {option}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PinnError(f"{option} {root}: the folder {existing} is not writable; choose another {option}")
+
+
+def new_run_dir(root: Path | str, name: str) -> Path:
+    """Create and return a fresh folder ``root/<name>-<YYYYmmdd-HHMMSS>`` (suffixed -2, -3... if taken).
+
+    PinnError (one line, naming the path) if ``root`` cannot hold it: a file, read-only, or the disk full.
+    """
+    root = Path(root)
+    check_output_root(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PinnError(f"--out {root}: cannot create the folder ({exc.strerror or exc})") from None
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = root / f"{name}-{stamp}"
     path, k = base, 1
@@ -70,6 +89,8 @@ def new_run_dir(root: Path | str, name: str) -> Path:
         except FileExistsError:
             k += 1
             path = Path(f"{base}-{k}")
+        except OSError as exc:
+            raise PinnError(f"--out {root}: cannot create a run folder there ({exc.strerror or exc})") from None
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -86,15 +107,18 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def write_csv(path: Path, header: Sequence[str], columns: Iterable[np.ndarray]) -> None:
-    """Write equal-length columns to CSV with full double precision (``repr`` of each float)."""
+    """Write equal-length columns to CSV with full double precision (``repr`` of each float), atomically."""
     cols = [np.asarray(c, dtype=float).ravel() for c in columns]
     if len({len(c) for c in cols}) > 1:
         raise ValueError("write_csv: columns differ in length")
-    with open(path, "w", newline="") as handle:
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(list(header))
         for row in zip(*cols):
             writer.writerow([repr(float(v)) for v in row])
+    os.replace(tmp, path)
 
 
 def read_csv(path: Path) -> tuple[list[str], np.ndarray]:
@@ -206,3 +230,34 @@ def read_json(path: Path | str, what: str = "file") -> Any:
         raise PinnError(f"{path}: cannot read the {what} ({exc})") from None
     except json.JSONDecodeError as exc:
         raise PinnError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+RECORD_KEYS = ("command", "resolved")
+"""Keys of config.json that record how a run was resolved rather than what was asked."""
+
+
+def run_command(run_dir: Path | str) -> tuple[str, dict[str, Any]]:
+    """The command that made ``run_dir`` and its saved config (PinnError if it is not a run folder)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise PinnError(f"{run_dir} is not a folder; give a run folder such as runs/lorenz-20260101-120000")
+    data = read_json(run_dir / "config.json", "run configuration")
+    if not isinstance(data, dict):
+        raise PinnError(f"{run_dir / 'config.json'} is not a run configuration (expected a JSON object)")
+    command = data.get("command")
+    if command is None:
+        command = "classify" if "dataset" in data else "surrogate" if data.get("surrogate") else "unknown"
+    return str(command), data
+
+
+def load_run_config(run_dir: Path | str, command: str, cls: type[T]) -> T:
+    """The config of a run folder made by ``command``, rebuilt and validated as ``cls``.
+
+    PinnError in one line when the folder is of another kind ("runs/x is a solve run folder, not identify"),
+    or when its config.json is missing, not JSON, or not a valid ``cls``.
+    """
+    found, data = run_command(run_dir)
+    if found != command:
+        raise PinnError(f"{run_dir} is a {found} run folder, not a {command} one")
+    plain = {k: v for k, v in data.items() if k not in RECORD_KEYS}
+    return from_json(cls, plain, where=f"{Path(run_dir) / 'config.json'}")

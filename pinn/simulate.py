@@ -113,17 +113,12 @@ def _settings(spec: ODESpec, cfg: SimulateConfig, problem: Any) -> dict[str, Any
 
 
 def _check_output(path: Path) -> None:
-    """The output file's folder must exist or be creatable, be a folder, and be writable."""
+    """The output file must not be a folder, and its folder must exist or be creatable and be writable."""
+    from pinn.runs import check_output_root
+
     if path.is_dir():
         raise PinnError(f"--out {path} is a folder; give a file name ending in .npz or .csv")
-    parent = path.parent
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise PinnError(f"--out {path}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PinnError(f"--out {path}: the folder {existing} is not writable; choose another --out")
+    check_output_root(path.parent)
 
 
 def run_simulate(spec: ODESpec, cfg: SimulateConfig, report: Optional[Reporter] = None) -> dict[str, Any]:

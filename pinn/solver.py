@@ -25,7 +25,7 @@ from pinn.metrics import solution_metrics
 from pinn.problem import ODEProblem
 from pinn.progress import Reporter
 from pinn.reference import reference_method, reference_solution
-from pinn.runs import new_run_dir, save_checkpoint, to_json, write_csv, write_json
+from pinn.runs import check_output_root, new_run_dir, save_checkpoint, to_json, write_csv, write_json
 from pinn.solve_config import DEFAULT_WINDOW, SolveCommand, SolveConfig
 from pinn.spec import ODESpec
 from pinn.train import TrainState, build_pinn, train_gradient
@@ -210,8 +210,9 @@ def prepare_solve(spec: ODESpec, command: SolveCommand) -> tuple[ODEProblem, Sol
         raise PinnError(f"{estimate['windows']:.3g} marching windows of {estimate['window']:g} over "
                         f"[{problem.t0:g}, {problem.t1:g}] is more than {MAX_WINDOWS:,}; shorten --t-final or "
                         "lengthen --window")
-    checks.memory(estimate["memory_bytes"], "this solve", "lower --features, --points, --width or --eval-points")
+    checks.memory(estimate["memory_bytes"], "this solve", "lower --features, --points, --units or --eval-points")
     resolve_device(cfg.device)
+    check_output_root(command.out)
     return problem, cfg, estimate
 
 

@@ -120,3 +120,30 @@ def test_simulate_writes_observations_csv(runner, tmp_path: Path) -> None:
 def test_simulate_rejects_an_unknown_format(runner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "lorenz", "--out", str(tmp_path / "x.txt")])
     assert result.exit_code == 2 and "must end in" in result.output
+
+
+def test_rerun_repeats_a_solve_into_a_new_folder_with_an_identical_solution(runner, tmp_path: Path) -> None:
+    first = runner.invoke(app, ["solve", "van-der-pol", "--t-final", "2", "--mu", "1.5", "--out", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    original = run_folder(tmp_path)
+    again = runner.invoke(app, ["rerun", str(original)])
+    assert again.exit_code == 0, again.output
+    folders = sorted(p for p in tmp_path.iterdir() if p.is_dir())
+    assert len(folders) == 2
+    copy = next(p for p in folders if p != original)
+    assert (copy / "solution.csv").read_bytes() == (original / "solution.csv").read_bytes()
+    assert json.loads((copy / "config.json").read_text())["values"] == {"mu": 1.5}
+
+
+def test_run_folders_of_the_wrong_kind_are_named_in_one_line(runner, tmp_path: Path) -> None:
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"command": "fourier-square", "period": 0.2}')
+    result = runner.invoke(app, ["rerun", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "not a folder" in result.output
+    (folder / "config.json").write_text("{not json")
+    result = runner.invoke(app, ["rerun", str(folder)])
+    assert result.exit_code == 2 and "not valid JSON" in result.output and len(result.output.strip().splitlines()) == 1
+    (folder / "config.json").write_text('{"command": "solve", "problem": "lorenz", "solve": {"method": "magic"}}')
+    result = runner.invoke(app, ["rerun", str(folder)])
+    assert result.exit_code == 2 and "magic" in result.output

@@ -30,7 +30,7 @@ from pinn.inverse.fit import fit_joint
 from pinn.inverse.gradient import fit_gradient
 from pinn.inverse.observations import Observations, load_observations
 from pinn.progress import Reporter
-from pinn.runs import new_run_dir, save_checkpoint, to_json, write_csv, write_json
+from pinn.runs import check_output_root, new_run_dir, save_checkpoint, to_json, write_csv, write_json
 from pinn.spec import ODESpec
 
 
@@ -179,6 +179,7 @@ def save_identification(result: Identification, obs: Observations, model: ODESpe
 def load_data(model: ODESpec, cfg: IdentifyConfig) -> Observations:
     """Validate the request and read the observations (PinnError on any problem, before any work)."""
     unknowns = check_request(model, cfg)
+    check_output_root(cfg.out)
     return load_observations(cfg.data, model.components, unknowns=len(unknowns) + model.dim)
 
 
