@@ -1,16 +1,17 @@
 # make demo: set up .venv and solve the Lorenz system.   make test: set up .venv and run the tests.
+# make readme: run every command of the README in a fresh clone.   make test-all: the slow tests too.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-all install clean
+.PHONY: demo test test-all readme install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,10 +20,13 @@ demo: $(STAMP)
 	$(BIN)/pinn solve lorenz --epochs 5000
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q -m ''
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m ''
+
+readme:
+	$(PYTHON) scripts/run_readme.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -10,6 +10,9 @@ import torch
 from typer.testing import CliRunner
 
 
+torch.set_num_threads(1)  # small solves are fastest, and timings steadiest, on one thread
+
+
 @pytest.fixture(autouse=True)
 def seed() -> int:
     """Seed python, numpy and torch identically before each test."""
