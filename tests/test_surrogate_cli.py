@@ -43,7 +43,7 @@ def test_train_writes_a_complete_run_folder(lorenz_run):
     metrics = json.loads((lorenz_run / "metrics.json").read_text())
     assert metrics["n_test"] == 2 and metrics["lyapunov"] == pytest.approx(0.906)
     config = json.loads((lorenz_run / "config.json").read_text())
-    assert config["problem"] == "lorenz" and config["spec"]["form"] == "residual"
+    assert config["problem"] == "lorenz" and config["options"]["form"] == "residual"
 
 
 def test_rollout_from_a_given_initial_state(lorenz_run):
@@ -77,7 +77,7 @@ def test_oscillator_surrogate_sees_the_drive(tmp_path):
                     "--out", tmp_path)
     assert result.exit_code == 0, result.output
     (folder,) = tmp_path.iterdir()
-    assert json.loads((folder / "config.json").read_text())["spec"]["drive_freqs"] == [0.5]
+    assert json.loads((folder / "config.json").read_text())["data"]["drive_freqs"] == [0.5]
     result = invoke("surrogate", "rollout", folder, "--t-final", "1")
     assert result.exit_code == 0, result.output
 

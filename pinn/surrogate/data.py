@@ -21,7 +21,7 @@ import numpy as np
 from pinn.errors import PinnError
 from pinn.problem import Rhs
 from pinn.reference import rk4
-from pinn.surrogate.references import Integrator
+from pinn.surrogate.config import Integrator
 from pinn.runs import to_json
 
 
@@ -299,3 +299,22 @@ def load_trajectories(path: Path, config: DataConfig) -> TrajectoryData:
     if name != config.problem:
         raise PinnError(f"{path} holds {name} trajectories, not {config.problem}")
     return from_trajectories(t, states, config)
+
+
+def unrolled_windows(states: np.ndarray, t: np.ndarray, window: int, unroll: int,
+                     stride: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows of w states and the ``unroll`` states after them, for multi-step training.
+
+    Returns:
+        history (k, w, d), times of the last window state (k, 1), next states (k, unroll, d).
+    """
+    m, n, d = states.shape
+    if window < 1 or unroll < 1 or window + unroll > n:
+        raise PinnError(f"window ({window}) + unroll ({unroll}) must be at most the {n} samples of a trajectory")
+    starts = np.arange(0, n - window - unroll + 1, max(1, int(stride)))
+    idx = starts[:, None] + np.arange(window)[None, :]  # (k, w)
+    history = states[:, idx].reshape(-1, window, d)
+    ahead = starts[:, None] + window + np.arange(unroll)[None, :]  # (k, unroll)
+    target = states[:, ahead].reshape(-1, unroll, d)
+    times = np.broadcast_to(t[starts + window - 1], (m, starts.size)).reshape(-1, 1)
+    return history, times.copy(), target

@@ -26,7 +26,6 @@ so one factorisation serves every feature count and ridge of a validation search
 
 from __future__ import annotations
 
-import enum
 import itertools
 import math
 from dataclasses import dataclass
@@ -38,14 +37,7 @@ import torch
 from torch import nn
 
 from pinn.errors import PinnError
-
-
-class FeatureMap(str, enum.Enum):
-    """Fixed feature maps of a least-squares flow map (module docstring)."""
-
-    tanh = "tanh"
-    fourier = "fourier"
-    polynomial = "polynomial"
+from pinn.surrogate.config import FeatureMap
 
 
 def polynomial_powers(n_inputs: int, degree: int) -> np.ndarray:

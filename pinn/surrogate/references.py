@@ -13,23 +13,14 @@ reported as "> span", never as a number.
 
 from __future__ import annotations
 
-import enum
-
 import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
 from pinn.errors import PinnError
 from pinn.problem import Rhs
+from pinn.surrogate.config import Integrator
 from pinn.surrogate.vpt import NORM_THRESHOLD, normalised_error, valid_prediction_time
-
-
-class Integrator(str, enum.Enum):
-    """How trajectories are integrated: the Taylor series (round-off accurate; falls back to RK4 when the
-    right-hand side uses an operation Taylor arithmetic lacks) or RK4 with ``substeps`` inner steps."""
-
-    taylor = "taylor"
-    rk4 = "rk4"
 
 
 def taylor_supported(rhs: Rhs, u0: np.ndarray) -> bool:

@@ -23,7 +23,7 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.optim import Optimizer, Schedule, make_optimizer, make_scheduler, scheduler_step
-from pinn.surrogate.data import TrajectoryData, flow_pairs, windows
+from pinn.surrogate.data import TrajectoryData, flow_pairs, unrolled_windows, windows
 from pinn.surrogate.models import ModelSpec, Scaled, SurrogateKind, build_model
 
 
@@ -36,7 +36,8 @@ class TrainConfig:
     initial states are seen once per trajectory);
     val_stride: the same for validation; lbfgs_history: curvature pairs L-BFGS keeps; weight_decay: L2
     strength lambda; patience: epochs without a better validation loss before stopping (0 = never stop
-    early); max_seconds: wall-clock budget (0 = none).
+    early); max_seconds: wall-clock budget (0 = none); unroll: k of the multi-step loss (the mean of the
+    scaled errors over k free steps from each training sample, predictions fed back; 1 = one-step pairs).
     """
 
     optimizer: Optimizer = Optimizer.adam_lbfgs
@@ -55,6 +56,7 @@ class TrainConfig:
     val_stride: int = 4
     seed: int = 0
     max_seconds: float = 0.0
+    unroll: int = 1
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -65,6 +67,8 @@ class TrainConfig:
             raise PinnError("batch_size must be >= 0 and the strides >= 1")
         if self.weight_decay < 0:
             raise PinnError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.unroll < 1:
+            raise PinnError(f"unroll must be >= 1, got {self.unroll}")
         if not 0.0 < self.adam_fraction < 1.0:
             raise PinnError(f"adam_fraction must be in (0, 1), got {self.adam_fraction}")
 
@@ -81,11 +85,14 @@ class TrainResult:
     stopped: str = "epochs"
 
 
-def training_tensors(data: TrajectoryData, spec: ModelSpec, which: str, stride: int, dense: int = 0
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(history (k, w, d), t (k, 1), next (k, d)) tensors of one subset in the model's dtype."""
+def training_tensors(data: TrajectoryData, spec: ModelSpec, which: str, stride: int, dense: int = 0,
+                     unroll: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(history (k, w, d), t (k, 1), next (k, d)) tensors of one subset in the model's dtype; with
+    ``unroll`` > 1 the targets are the next ``unroll`` states, (k, unroll, d)."""
     states = data.subset(which)
-    if spec.kind is SurrogateKind.mlp:
+    if unroll > 1:
+        hist, t, nxt = unrolled_windows(states, data.t, spec.window, unroll, stride)
+    elif spec.kind is SurrogateKind.mlp:
         u, t, nxt = flow_pairs(states, data.t, stride, dense)
         hist = u[:, None, :]
     else:
@@ -103,7 +110,15 @@ def _lbfgs(model: Scaled, config: TrainConfig) -> torch.optim.LBFGS:
 
 
 def _loss(model: Scaled, hist: torch.Tensor, t: torch.Tensor, nxt: torch.Tensor) -> torch.Tensor:
-    return model.scaled_error(model.predict_next(hist, t), nxt).pow(2).mean()
+    """Mean squared scaled one-step error; with targets (b, k, d) the mean over k free steps."""
+    if nxt.ndim == 2:
+        return model.scaled_error(model.predict_next(hist, t), nxt).pow(2).mean()
+    total = hist.new_zeros(())
+    for j in range(nxt.shape[1]):
+        pred = model.predict_next(hist, t + j * model.dt)
+        total = total + model.scaled_error(pred, nxt[:, j]).pow(2).mean()
+        hist = torch.cat((hist[:, 1:], pred[:, None, :]), dim=1)
+    return total / nxt.shape[1]
 
 
 def evaluate_loss(model: Scaled, tensors: tuple[torch.Tensor, ...], chunk: int = 65536) -> float:
@@ -135,8 +150,8 @@ def train_surrogate(data: TrajectoryData, spec: ModelSpec, config: TrainConfig,
         raise PinnError(f"the model has {spec.dim} components but the data have {data.dim}")
     torch.manual_seed(config.seed)
     model = build_model(spec, data.normaliser)
-    train = training_tensors(data, spec, "train", config.stride, config.dense)
-    val = training_tensors(data, spec, "val", config.val_stride)
+    train = training_tensors(data, spec, "train", config.stride, config.dense, config.unroll)
+    val = training_tensors(data, spec, "val", config.val_stride, 0, config.unroll)
     n = train[0].shape[0]
     kind = Optimizer(config.optimizer)
     adam_epochs = max(1, int(round(config.adam_fraction * config.epochs))) if kind is Optimizer.adam_lbfgs else 0
