@@ -8,18 +8,21 @@ the SINDy-autoencoder study of Champion, Lusch, Kutz & Brunton (2019, PNAS 116, 
 P_k the Legendre polynomials on n equispaced points y in [-1, 1] and s a fixed scale (10 for Lorenz, so
 u / s is of order one).
 
-Model. An encoder z = phi(x) (n -> 3), a decoder x = psi(z) (3 -> n), both a linear map plus a tanh MLP,
-and latent dynamics dz/dt = Theta(z) Xi with Theta the monomials of z up to degree 2 (10 terms), trained
+Model. An encoder z = phi(x) (n -> 3; linear by default, optionally plus a tanh MLP), a decoder x = psi(z)
+(3 -> n, a linear map plus a tanh MLP), and latent dynamics dz/dt = Theta(z) Xi with Theta the monomials of z up to degree 2 (10 terms), trained
 jointly (Champion et al.'s loss, on observations normalised per channel):
 
     L = |x - psi(phi(x))|^2 + w_dz |J_phi(x) xdot - Theta(phi(x)) Xi|^2 / <|J_phi xdot|^2>
         + w_dx |xdot - J_psi(z) Theta(z) Xi|^2 + w_1 |Xi|_1,
 
 xdot by fourth-order central differences of the observed series; J v products by forward-mode autodiff.
-Every ``threshold_every`` epochs coefficients below ``threshold`` (relative to the largest of their
-equation) are removed for good (sequential thresholding). After training the encoder is frozen, the latent
-trajectories z_k = phi(x_k) are computed, and Xi is refitted on its support by least squares on their
-derivatives (the debiasing step of STLSQ). Forecast: encode the first observation, integrate the latent
+With ``projected`` (the default) Xi is not a trained parameter: on every batch it is the least-squares
+solution of Theta(z) Xi = J_phi xdot (variable projection, Golub & Pereyra 1973), so the loss measures how
+far the latent coordinates are from having polynomial dynamics at all, and the encoder is trained against
+that; otherwise Xi is trained jointly with an L1 penalty and sequential thresholding every
+``threshold_every`` epochs (Champion et al.). After training the encoder is frozen, the latent trajectories
+z_k = phi(x_k) are computed, and Xi is fitted on them by sequentially thresholded least squares (STLSQ:
+coefficients below ``threshold`` times the largest of their equation are dropped, the rest refitted). Forecast: encode the first observation, integrate the latent
 model with RK4, decode.
 """
 
@@ -45,7 +48,7 @@ def legendre_modes(n_points: int, n_modes: int) -> np.ndarray:
     return np.stack([legendre.legval(y, np.eye(n_modes)[k]) for k in range(n_modes)])
 
 
-def lift(states: np.ndarray, n_points: int = 128, scale: float = 10.0) -> np.ndarray:
+def lift(states: np.ndarray, n_points: int = 128, scale: float = 40.0) -> np.ndarray:
     """The fixed nonlinear observation map x(u) of the module docstring: (..., d) -> (..., n_points)."""
     states = np.asarray(states, dtype=float)
     d = states.shape[-1]
@@ -54,7 +57,7 @@ def lift(states: np.ndarray, n_points: int = 128, scale: float = 10.0) -> np.nda
     return np.concatenate((v, v ** 3), axis=-1) @ modes
 
 
-def lifted_dataset(data: TrajectoryData, n_points: int = 128, scale: float = 10.0) -> TrajectoryData:
+def lifted_dataset(data: TrajectoryData, n_points: int = 128, scale: float = 40.0) -> TrajectoryData:
     """The same trajectories, split and config, observed through :func:`lift` (normaliser refitted)."""
     from pinn.surrogate.data import Normaliser
 
@@ -117,6 +120,8 @@ class AutoencoderSpec:
     threshold_every: int = 100
     substeps: int = 10
     seed: int = 0
+    encoder_mlp: bool = False
+    projected: bool = True
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.epochs < 1 or self.batch_size < 1 or self.stride < 1 or self.substeps < 1:
@@ -148,7 +153,8 @@ class SindyAutoencoder(nn.Module):
         self.register_buffer("mean", torch.tensor(np.asarray(mean, dtype=float), dtype=f64))
         self.register_buffer("std", torch.tensor(np.asarray(std, dtype=float), dtype=f64))
         self.register_buffer("powers", torch.as_tensor(monomial_powers(), dtype=f64))
-        self.encoder = _coder(n_obs, LATENT_DIM, spec.width)
+        self.encoder = _coder(n_obs, LATENT_DIM, spec.width) if spec.encoder_mlp else nn.ModuleDict(
+            {"linear": nn.Linear(n_obs, LATENT_DIM)})
         self.decoder = _coder(LATENT_DIM, n_obs, spec.width)
         self.xi = nn.Parameter(torch.zeros(self.powers.shape[0], LATENT_DIM, dtype=f64))
         self.register_buffer("mask", torch.ones(self.powers.shape[0], LATENT_DIM, dtype=f64))
@@ -156,8 +162,11 @@ class SindyAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """phi: observations (b, n) in physical units -> latent (b, 3)."""
-        v = (x - self.mean) / self.std
-        return self.encoder["linear"](v) + self.encoder["mlp"](v)
+        return self._encode((x - self.mean) / self.std)
+
+    def _encode(self, v: torch.Tensor) -> torch.Tensor:
+        out = self.encoder["linear"](v)
+        return out + self.encoder["mlp"](v) if "mlp" in self.encoder else out
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """psi: latent (b, 3) -> observations (b, n) in physical units."""
@@ -195,10 +204,20 @@ class SindyAutoencoder(nn.Module):
         from torch.func import jvp
 
         v, vdot = (x - self.mean) / self.std, xdot / self.std
-        enc = lambda a: self.encoder["linear"](a) + self.encoder["mlp"](a)  # noqa: E731
+        enc = self._encode
         dec = lambda a: self.decoder["linear"](a) + self.decoder["mlp"](a)  # noqa: E731
         z, zdot = jvp(enc, (v,), (vdot,))
-        field = self.latent_field(z)
+        if self.spec.projected:
+            theta = library(z, self.powers)
+            norms = theta.norm(dim=0).clamp_min(1e-12)
+            scaled = theta / norms
+            gram = scaled.T @ scaled + 1e-10 * torch.eye(theta.shape[1], dtype=theta.dtype)
+            xi = torch.linalg.solve(gram, scaled.T @ zdot) / norms[:, None]
+            with torch.no_grad():
+                self.xi.copy_(xi)
+            field = theta @ xi
+        else:
+            field = self.latent_field(z)
         recon, vdot_model = jvp(dec, (z,), (field,))
         return {"reconstruction": (recon - v).pow(2).mean(),
                 "dz": (zdot - field).pow(2).mean() / zdot.pow(2).mean().clamp_min(1e-12),
@@ -249,9 +268,11 @@ def reconstruction_error(model: SindyAutoencoder, observations: np.ndarray) -> f
     return float((recon - x).norm() / (x - model.mean).norm())
 
 
-def refit_latent_model(model: SindyAutoencoder, data: TrajectoryData) -> None:
-    """Freeze the autoencoder, encode the training trajectories and refit Xi on its support by least
-    squares on fourth-order finite-difference derivatives of the latent trajectories."""
+def refit_latent_model(model: SindyAutoencoder, data: TrajectoryData, threshold: float = 0.0) -> None:
+    """Freeze the autoencoder, encode the training trajectories and fit Xi on the current support by
+    least squares on fourth-order finite-difference derivatives of the latent trajectories; with
+    ``threshold`` > 0, sequentially drop coefficients below threshold x the largest |coefficient x column
+    rms| of their equation and refit (STLSQ, 10 rounds)."""
     x = torch.as_tensor(data.subset("train"), dtype=torch.float64)
     m, n, k = x.shape
     with torch.no_grad():
@@ -259,13 +280,23 @@ def refit_latent_model(model: SindyAutoencoder, data: TrajectoryData) -> None:
         zdot = central_derivative(z, data.config.dt)[:, 2:-2].reshape(-1, LATENT_DIM)
         theta = library(torch.as_tensor(z[:, 2:-2].reshape(-1, LATENT_DIM)), model.powers).numpy()
     mask = model.mask.numpy().astype(bool)
+    rms = np.sqrt(np.mean(theta ** 2, axis=0))
     xi = np.zeros_like(mask, dtype=float)
-    for j in range(LATENT_DIM):
-        cols = np.flatnonzero(mask[:, j])
-        if cols.size:
-            xi[cols, j] = np.linalg.lstsq(theta[:, cols], zdot[:, j], rcond=None)[0]
+    for _ in range(10 if threshold > 0 else 1):
+        for j in range(LATENT_DIM):
+            cols = np.flatnonzero(mask[:, j])
+            xi[:, j] = 0.0
+            if cols.size:
+                xi[cols, j] = np.linalg.lstsq(theta[:, cols], zdot[:, j], rcond=None)[0]
+        if threshold > 0:
+            size = np.abs(xi) * rms[:, None]  # each term's typical contribution to dz/dt
+            new = mask & (size >= threshold * size.max(axis=0, keepdims=True))
+            if (new == mask).all():
+                break
+            mask = new
     with torch.no_grad():
         model.xi.copy_(torch.as_tensor(xi))
+        model.mask.copy_(torch.as_tensor(mask.astype(float)))
 
 
 def train_autoencoder(data: TrajectoryData, spec: AutoencoderSpec,
@@ -290,6 +321,7 @@ def train_autoencoder(data: TrajectoryData, spec: AutoencoderSpec,
         model.decoder["linear"].weight.copy_(vt[:LATENT_DIM].T)
         model.decoder["linear"].bias.copy_(v.mean(0))
     opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, spec.epochs, eta_min=spec.lr / 20)
     generator = torch.Generator().manual_seed(spec.seed)
     history: list[dict[str, float]] = []
     for epoch in range(1, spec.epochs + 1):
@@ -298,28 +330,26 @@ def train_autoencoder(data: TrajectoryData, spec: AutoencoderSpec,
         for i in range(0, x.shape[0], spec.batch_size):
             idx = order[i:i + spec.batch_size]
             parts = model.losses(x[idx], xd[idx])
-            loss = (parts["reconstruction"] + spec.weight_dz * parts["dz"] + spec.weight_dx * parts["dx"]
-                    + spec.weight_l1 * parts["l1"])
+            loss = parts["reconstruction"] + spec.weight_dz * parts["dz"] + spec.weight_dx * parts["dx"]
+            if not spec.projected:
+                loss = loss + spec.weight_l1 * parts["l1"]
             opt.zero_grad()
             loss.backward()
             opt.step()
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach()) * idx.numel()
+        sched.step()
         row = {"epoch": epoch, **{k: v / x.shape[0] for k, v in sums.items()}}
         history.append(row)
         if on_epoch is not None:
             on_epoch(epoch, row)
         if not all(math.isfinite(v) for v in row.values()):
             raise PinnError("autoencoder training diverged; lower --lr")
-        if spec.threshold > 0 and epoch % spec.threshold_every == 0 and epoch < spec.epochs:
+        if not spec.projected and spec.threshold > 0 and epoch % spec.threshold_every == 0 and epoch < spec.epochs:
             with torch.no_grad():
                 xi = (model.xi * model.mask).abs()
                 model.mask.mul_((xi >= spec.threshold * xi.max(dim=0, keepdim=True).values).to(xi.dtype))
-    if spec.threshold > 0:
-        with torch.no_grad():
-            xi = (model.xi * model.mask).abs()
-            model.mask.mul_((xi >= spec.threshold * xi.max(dim=0, keepdim=True).values).to(xi.dtype))
-    refit_latent_model(model, data)
+    refit_latent_model(model, data, spec.threshold)
     model.eval()
     return AutoencoderFit(model, history, reconstruction_error(model, data.subset("val")))
 

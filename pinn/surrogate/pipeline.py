@@ -102,7 +102,7 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblemSettings,
     write_json(folder / "config.json", {"surrogate": True, "problem": problem.name, "model": config.model.value,
                                         "observe": config.observe.value, "data": dataset.config, "horizon": horizon,
                                         "lyapunov": lam, "reference": reference.method, "options": config})
-    fitted = _fit(config, observed, dataset, problem, folder, report)
+    fitted = fit_surrogate(config, observed, dataset, problem, folder, report)
     stepper = fitted.pop("stepper")
     with report.phase("evaluating on the test trajectories"):
         evaluation = evaluate(stepper, observed, reference, lam if lam > 0 else 1.0)
@@ -123,10 +123,12 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblemSettings,
     return summary, folder
 
 
-def _fit(config: SurrogateConfig, data, states_data, problem: SurrogateProblemSettings, folder: Path,
-         report: Reporter) -> dict[str, Any]:
-    """Fit the model of ``config`` on ``data`` (observations), save it into ``folder``; returns
-    {"stepper": model, "train_seconds": s, ...model-specific scalars}."""
+def fit_surrogate(config: SurrogateConfig, data, states_data, problem: SurrogateProblemSettings, folder: Path,
+                  report: Reporter) -> dict[str, Any]:
+    """Fit the model of a resolved ``config`` on ``data`` (the observed trajectories; ``states_data`` the
+    same trajectories as states, for the autoencoder's checks), save it into ``folder``; returns
+    {"stepper": model, "train_seconds": wall seconds, "train_process_seconds": CPU seconds of this process,
+    ...model-specific results}."""
     kind = config.model
     start = time.process_time()
     wall = time.perf_counter()
