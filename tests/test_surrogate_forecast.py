@@ -157,3 +157,29 @@ def test_multi_step_loss_reduces_to_the_one_step_loss():
         hist3, t3, target3 = (torch.as_tensor(a) for a in unrolled_windows(data.subset("train"), data.t, 1, 3))
         # an untrained map's error grows over free steps, so the 3-step loss exceeds the first step's
         assert float(_loss(model, hist3, t3, target3)) > float(_loss(model, hist3, t3, target3[:, 0]))
+
+
+def test_lift_is_the_legendre_sum_of_linear_and_cubic_terms():
+    from pinn.surrogate.autoencoder import lift
+
+    u = np.array([8.0, -4.0, 20.0])
+    x = lift(u, n_points=128, scale=40.0)
+    v = u / 40.0
+    # at y = 1 every Legendre polynomial is 1; at y = -1 P_k = (-1)^k
+    assert x[-1] == pytest.approx(v.sum() + (v ** 3).sum(), rel=1e-14)
+    signs = np.array([1, -1, 1, -1, 1, -1])
+    assert x[0] == pytest.approx(np.r_[v, v ** 3] @ signs, rel=1e-14)
+    assert x.shape == (128,)
+
+
+def test_autoencoder_reconstructs_a_held_out_batch(small_lorenz):
+    from pinn.surrogate.autoencoder import AutoencoderSpec, lifted_dataset, reconstruction_error, train_autoencoder
+
+    lifted = lifted_dataset(small_lorenz)
+    fit = train_autoencoder(lifted, AutoencoderSpec(width=32, epochs=100, lr=3e-3, batch_size=128, stride=2))
+    # held-out batches: measured 0.046 on the validation trajectory and 0.110 on the two unseen test ones
+    # (5 short training trajectories; the full data reach 0.015); the principal-component start alone
+    # (3 linear modes of the cubic lift) leaves 0.185 on the test ones
+    assert fit.val_reconstruction < 0.08
+    assert reconstruction_error(fit.model, lifted.subset("test")) < 0.15
+    assert fit.history[-1]["dz"] < 0.1 * fit.history[0]["dz"]  # measured 7e-4 from 2.8e-2
