@@ -146,7 +146,7 @@ def rollout(
     lam = float(result["lyapunov"])
     rows = [("valid prediction time (norm > 0.4)", format_bounded(result["vpt"], result["censored"], ".3f")),
             ("valid prediction time (NRMSE > 0.5)", f"{result['vpt_nrmse']:.3f}"),
-            ("attractor W1 / sigma (mean, after t = 2)", f"{sum(result['attractor_w1']) / len(result['attractor_w1']):.3g}")]
+            ("attractor W1 / sigma (mean, after t = 2)", f"{float(result['attractor_w1_mean']):.3g}")]
     if prob.lyapunov > 0 and lam > 0:
         rows.append(("in Lyapunov times (norm)", format_bounded(result["vpt"] * lam, result["censored"])))
     console.print(metrics_table(f"rollout from {list(result['ic'])} to t = {t_final}", rows))

@@ -163,3 +163,18 @@ def test_a_run_folder_of_another_model_type_is_one_line(polynomial_run, tmp_path
     assert_one_line_error(invoke("surrogate", "rollout", fake), "does not hold a mlp surrogate")
     (fake / "config.json").write_text(json.dumps({"problem": "lorenz", "method": "marching"}))
     assert_one_line_error(invoke("surrogate", "rollout", fake), "not a surrogate run folder")
+
+
+def test_autoencoder_run_on_lifted_observations(tmp_path):
+    result = invoke("surrogate", "train", "lorenz", "--model", "autoencoder", "--observe", "lifted128", "--epochs",
+                    "3", "--width", "8", *FAST, "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert {"latent_affine_residual", "latent_field_error", "val_reconstruction"} <= set(metrics)
+    assert (folder / "equations.txt").read_text().startswith("z1' =")
+    result = invoke("surrogate", "rollout", folder, "--t-final", "0.5")
+    assert result.exit_code == 0, result.output
+    with open(next(folder.glob("rollout-*")) / "rollout.csv", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[1] == "x0_pred" and len(header) == 1 + 2 * 128 + 1  # forecasts in the 128-dim space

@@ -184,7 +184,8 @@ def write_rollout(folder: Path, result: RolloutResult, components: Sequence[str]
     """Write rollout.json (VPTs, W1, settings) and rollout.csv (t, <c>_pred, <c>_true, error) into folder."""
     write_json(folder / "rollout.json", {"ic": u0, "t_final": t_final, "vpt": result.vpt,
                                          "vpt_nrmse": result.vpt_nrmse, "censored": result.censored,
-                                         "lyapunov": lyapunov, "attractor_w1": result.stats["w1"]})
+                                         "lyapunov": lyapunov, "attractor_w1": result.stats["w1"],
+                                         "attractor_w1_mean": result.stats["w1_mean"]})
     header = ["t", *[f"{c}_pred" for c in components], *[f"{c}_true" for c in components], "error"]
     write_csv(folder / "rollout.csv", header, [result.t, *result.pred[0].T, *result.true[0].T,
                                                np.r_[np.zeros(result.window - 1), result.error[0]]])
