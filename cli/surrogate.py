@@ -60,6 +60,8 @@ def train(
     feature_scale: Annotated[Optional[float], typer.Option(help="random-features: weight scale (0.2).")] = None,
     ridge: Annotated[Optional[float], typer.Option(help="Least squares / reservoir ridge (default: chosen on "
                                                    "validation).")] = None,
+    gauss_newton: Annotated[int, typer.Option(help="random-features: Gauss-Newton iterations on the hidden "
+                                              "layer (variable projection; for hundreds of features).")] = 0,
     degree: Annotated[Optional[int], typer.Option(help="Polynomial degree (polynomial 10, SINDy 2).")] = None,
     threshold: Annotated[float, typer.Option(help="SINDy: STLSQ threshold.")] = 0.05,
     reservoir_size: Annotated[Optional[int], typer.Option(help="Reservoir units (600).")] = None,
@@ -103,7 +105,7 @@ def train(
         batch_size=batch_size, lbfgs_iters=lbfgs_iters, adam_fraction=adam_fraction, patience=patience,
         stride=stride, max_seconds=max_seconds, precision=precision, unroll=unroll, threshold=threshold,
         degree=degree, features=features, feature_map=feature_map, feature_scale=feature_scale, ridge=ridge,
-        reservoir_size=reservoir_size, spectral_radius=spectral_radius, leak=leak, input_scaling=input_scaling,
+        gauss_newton=gauss_newton, reservoir_size=reservoir_size, spectral_radius=spectral_radius, leak=leak, input_scaling=input_scaling,
         warmup=warmup, trials=trials, out=str(out))
     prob = surrogate_problem(problem)
     summary, folder = run_surrogate(config, prob, RichReporter())

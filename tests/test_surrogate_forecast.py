@@ -183,3 +183,27 @@ def test_autoencoder_reconstructs_a_held_out_batch(small_lorenz):
     assert fit.val_reconstruction < 0.08
     assert reconstruction_error(fit.model, lifted.subset("test")) < 0.15
     assert fit.history[-1]["dz"] < 0.1 * fit.history[0]["dz"]  # measured 7e-4 from 2.8e-2
+
+
+def test_gauss_newton_refinement_of_the_hidden_layer_lowers_the_one_step_error(small_lorenz):
+    from pinn.surrogate.evaluate import one_step_errors
+    from pinn.surrogate.lsq import refine_hidden_layer
+
+    data = small_lorenz
+    center, half = input_scaling(data.subset("train"))
+    n = data.normaliser
+    model = LeastSquaresFlowMap(FeatureSpec(FeatureMap.tanh, features=16, scale=0.2), 3, data.config.dt, center,
+                                half, n.rate_mean, n.rate_std)
+    u, t, u_next = flow_pairs(data.subset("train"), data.t, 2)
+
+    def fitted_error() -> float:
+        factor = fit_output_layers(model, u, t, u_next)
+        fitted = model.truncated(model.n_features, factor.solve(model.n_features, 0.0))
+        return float(np.median(one_step_errors(fitted, data.subset("val"), data.t)))
+
+    before = fitted_error()
+    norms = refine_hidden_layer(model, u, t, u_next, iterations=10, samples=2000)
+    after = fitted_error()
+    # measured: validation one-step error 2.0e-4 -> 8.4e-6 in 10 steps (the residual falls at every step)
+    assert all(b < a for a, b in zip(norms, norms[1:])) and len(norms) > 5
+    assert after < before / 10

@@ -134,7 +134,7 @@ class SurrogateConfig:
     weight_decay, epochs, batch_size, lbfgs_iters, adam_fraction, patience, stride, max_seconds, precision,
     unroll (k-step rollout loss). SINDy: threshold, degree. Least squares: features (largest random-feature
     count; smaller prefixes are tried), feature_map, feature_scale, degree (polynomial), ridge (None: chosen on
-    validation). Reservoir: reservoir_size, spectral_radius, leak, input_scaling (each None: tuned on
+    validation), gauss_newton (Levenberg-Marquardt iterations on the hidden layer, 0: none). Reservoir: reservoir_size, spectral_radius, leak, input_scaling (each None: tuned on
     validation), warmup (true samples read before a forecast), trials (tuning points). Autoencoder: width,
     epochs, lr, batch_size, stride. out: the folder that receives the run folder.
     """
@@ -178,6 +178,7 @@ class SurrogateConfig:
     feature_map: Optional[FeatureMap] = None
     feature_scale: Optional[float] = None
     ridge: Optional[float] = None
+    gauss_newton: int = 0
     reservoir_size: Optional[int] = None
     spectral_radius: Optional[float] = None
     leak: Optional[float] = None
@@ -199,7 +200,7 @@ class SurrogateConfig:
                     raise PinnError(f"--{name.replace('_', '-')} must be one of {choices}, got {value!r}") from None
         for name, low in (("trajectories", 2), ("test_trajectories", 1), ("width", 1), ("depth", 1), ("window", 1),
                           ("epochs", 1), ("batch_size", 0), ("lbfgs_iters", 1), ("patience", 0), ("stride", 1),
-                          ("unroll", 1), ("degree", 1), ("features", 1), ("reservoir_size", 1), ("warmup", 1),
+                          ("unroll", 1), ("degree", 1), ("gauss_newton", 0), ("features", 1), ("reservoir_size", 1), ("warmup", 1),
                           ("trials", 1)):
             _at_least(name, getattr(self, name), low)
         for name in ("dt", "t_final", "horizon", "lr", "feature_scale", "spectral_radius", "input_scaling"):
@@ -219,6 +220,8 @@ class SurrogateConfig:
             raise PinnError("--model autoencoder learns from high-dimensional observations: add --observe lifted128")
         if self.unroll > 1 and not kind.trained_network:
             raise PinnError("--unroll (multi-step training) is for mlp, lstm and gru")
+        if self.gauss_newton and kind is not SurrogateKind.random_features:
+            raise PinnError("--gauss-newton refines the hidden layer of --model random-features")
         if self.feature_map is FeatureMap.polynomial and kind is SurrogateKind.random_features:
             raise PinnError("polynomial features are --model polynomial (with --degree), not a --feature-map")
         if self.horizon is not None and self.dt is not None:

@@ -269,3 +269,69 @@ def candidate_models(model: LeastSquaresFlowMap, factor: OrthogonalFactor, count
         for ridge in ridges:
             out.append((n, float(ridge), model.truncated(n, factor.solve(n, ridge))))
     return out
+
+
+def refine_hidden_layer(model: LeastSquaresFlowMap, u: np.ndarray, t: np.ndarray, u_next: np.ndarray,
+                        iterations: int = 10, samples: int = 5000, seed: int = 0) -> list[float]:
+    """Gauss-Newton (Levenberg-Marquardt) refinement of the hidden weights A and biases b of a random-feature
+    map, in place, with the output layer eliminated (variable projection, Golub & Pereyra 1973).
+
+    For fixed (A, b) the output layer is the least-squares solution W*, so the residual is
+    r(A, b) = (I - P) Y with P the projection onto the feature columns; Kaufman's (1975) Jacobian
+    J = -(I - P) d(Phi W*)/d(A, b) drops the derivative of W*. Each step solves min |r + J delta|^2 +
+    mu |D delta|^2 (D^2 = diag J^T J), accepted if the residual falls (mu / 3) and otherwise retried with
+    mu x 4. Works on a random subset of ``samples`` training pairs; the hidden layer has N (m + 1)
+    parameters, so keep N in the hundreds. Afterwards refit the output layer on all pairs
+    (:func:`fit_output_layers`). Returns the subset's residual norm after each accepted step (first: start).
+    """
+    if model.spec.kind is FeatureMap.polynomial:
+        raise PinnError("Gauss-Newton refinement is for random features (tanh, fourier), not polynomials")
+    if iterations < 1:
+        return []
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(u.shape[0], min(samples, u.shape[0]), replace=False)
+    with torch.no_grad():
+        x = model.inputs(torch.as_tensor(u[pick]), torch.as_tensor(t[pick])).numpy()  # (n, m)
+    target = ((u_next[pick] - u[pick]) / model.dt - model.rate_mean.numpy()) / model.rate_std.numpy()
+    m_in = x.shape[1]
+    weights, bias = model.weights.numpy().copy(), model.bias.numpy().copy()
+    xe = np.c_[x, np.ones(x.shape[0])]  # (n, m + 1): inputs and the bias's unit input
+
+    def evaluate_at(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        s = x @ a + b
+        act = np.tanh(s) if model.spec.kind is FeatureMap.tanh else np.sin(s)
+        phi = np.c_[np.ones(x.shape[0]), x, act]
+        q, _ = np.linalg.qr(phi / np.linalg.norm(phi, axis=0))
+        w = np.linalg.lstsq(phi, target, rcond=None)[0]
+        return s, q, w, target - phi @ w
+
+    s, q, w, resid = evaluate_at(weights, bias)
+    norms = [float(np.linalg.norm(resid))]
+    mu = 1e-3
+    for _ in range(iterations):
+        deriv = 1 - np.tanh(s) ** 2 if model.spec.kind is FeatureMap.tanh else np.cos(s)  # (n, N)
+        w_hidden = w[1 + m_in:]  # (N, d)
+        # d(Phi W)/d(theta) for theta = (A, b) stacked as (m + 1, N): (n, d, m + 1, N)
+        jac = np.einsum("ij,ik,jo->iokj", deriv, xe, w_hidden).reshape(x.shape[0], -1)
+        jac -= q @ (q.T @ jac)  # (I - P) on the sample axis
+        jac = jac.reshape(x.shape[0] * target.shape[1], -1)
+        scale = np.sqrt(np.maximum(np.sum(jac ** 2, axis=0), 1e-300))
+        rhs = resid.reshape(-1)
+        for _ in range(8):
+            lhs = np.vstack((jac / scale, np.sqrt(mu) * np.eye(jac.shape[1])))
+            delta = np.linalg.lstsq(lhs, np.r_[rhs, np.zeros(jac.shape[1])], rcond=None)[0] / scale
+            step = delta.reshape(m_in + 1, -1)
+            trial = evaluate_at(weights + step[:m_in], bias + step[m_in])
+            if np.linalg.norm(trial[3]) < norms[-1]:
+                weights, bias = weights + step[:m_in], bias + step[m_in]
+                s, q, w, resid = trial
+                norms.append(float(np.linalg.norm(resid)))
+                mu /= 3
+                break
+            mu *= 4
+        else:
+            break
+    with torch.no_grad():
+        model.weights.copy_(torch.as_tensor(weights))
+        model.bias.copy_(torch.as_tensor(bias))
+    return norms

@@ -160,7 +160,7 @@ def _fit_network(config: SurrogateConfig, data, folder: Path, report: Reporter) 
     from pinn.surrogate.models import ModelSpec, model_state
     from pinn.surrogate.plots import plot_training
     from pinn.surrogate.runs import write_history
-    from pinn.surrogate.train import TrainConfig, count_parameters, train_surrogate
+    from pinn.surrogate.train import TrainConfig, count_parameters, train_multistep
 
     spec = ModelSpec(kind=config.model, form=config.form or ModelSpec().form, dim=data.dim, width=config.width,
                      depth=config.depth, activation=config.activation, dropout=config.dropout, window=config.window,
@@ -172,7 +172,7 @@ def _fit_network(config: SurrogateConfig, data, folder: Path, report: Reporter) 
                                patience=config.patience, stride=config.stride, seed=config.seed,
                                max_seconds=config.max_seconds, unroll=config.unroll)
     with report.phase(f"training {config.model.value}", train_config.epochs) as update:
-        result = train_surrogate(data, spec, train_config, lambda e, row: update(
+        result = train_multistep(data, spec, train_config, lambda e, row: update(
             e, f"train {row['train_loss']:.2e}  val {row['val_loss']:.2e}"))
     save_checkpoint(folder / "model.pt", {"kind": "network", **model_state(result.model, spec)})
     write_history(folder, result.history)
@@ -200,6 +200,12 @@ def _fit_least_squares(config: SurrogateConfig, data, folder: Path, report: Repo
     full = LeastSquaresFlowMap(spec, data.dim, data.config.dt, center, half, norm.rate_mean, norm.rate_std,
                                data.config.drive_freqs)
     u, t, u_next = flow_pairs(data.subset("train"), data.t, config.stride)
+    if config.gauss_newton:
+        from pinn.surrogate.lsq import refine_hidden_layer
+
+        with report.phase("Gauss-Newton refinement of the hidden layer", config.gauss_newton):
+            norms = refine_hidden_layer(full, u, t, u_next, config.gauss_newton, seed=config.seed)
+        report.message(f"Gauss-Newton: residual {norms[0]:.2e} -> {norms[-1]:.2e} in {len(norms) - 1} steps")
     with report.phase(f"least squares: factorising {u.shape[0]} x {full.n_features} features"):
         factor = fit_output_layers(full, u, t, u_next)
     counts = feature_ladder(full)

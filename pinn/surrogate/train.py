@@ -140,16 +140,19 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 
 
 def train_surrogate(data: TrajectoryData, spec: ModelSpec, config: TrainConfig,
-                    on_epoch: Optional[EpochCallback] = None) -> TrainResult:
+                    on_epoch: Optional[EpochCallback] = None, init: Optional[Scaled] = None) -> TrainResult:
     """Train the network ``spec`` on ``data``'s training trajectories (see the module docstring).
 
     ``on_epoch(epoch, row)`` is called after each epoch with the history row (train_loss, val_loss, lr,
-    seconds). Returns the weights with the lowest validation loss.
+    seconds). ``init``: continue from this model's weights instead of a fresh network. Returns the weights
+    with the lowest validation loss (by the loss being trained, one-step or k-step).
     """
     if spec.dim != data.dim:
         raise PinnError(f"the model has {spec.dim} components but the data have {data.dim}")
     torch.manual_seed(config.seed)
     model = build_model(spec, data.normaliser)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     train = training_tensors(data, spec, "train", config.stride, config.dense, config.unroll)
     val = training_tensors(data, spec, "val", config.val_stride, 0, config.unroll)
     n = train[0].shape[0]
@@ -235,3 +238,36 @@ def count_parameters(model: torch.nn.Module) -> int:
     """Number of trainable scalars."""
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
+
+
+def train_multistep(data: TrajectoryData, spec: ModelSpec, config: TrainConfig,
+                    on_epoch: Optional[EpochCallback] = None) -> TrainResult:
+    """Multi-step training as a curriculum: the first half of ``config.epochs`` with the one-step loss, the
+    second half with the loss over ``config.unroll`` free steps, continuing from the one-step weights (a
+    k-step loss from random weights is dominated by exploding rollouts). The second stage uses L-BFGS
+    when the first used it (lbfgs, adam+lbfgs), else the same optimizer at a tenth of the learning rate.
+    With unroll = 1 this is :func:`train_surrogate`. History rows carry the epoch count across stages.
+    """
+    from dataclasses import replace
+
+    if config.unroll <= 1:
+        return train_surrogate(data, spec, config, on_epoch)
+    first = max(1, config.epochs // 2)
+    budget = config.max_seconds / 2 if config.max_seconds else 0.0
+    stage1 = train_surrogate(data, spec, replace(config, unroll=1, epochs=first, max_seconds=budget), on_epoch)
+    kind = Optimizer(config.optimizer)
+    later = (replace(config, optimizer=Optimizer.lbfgs) if kind in (Optimizer.lbfgs, Optimizer.adam_lbfgs)
+             else replace(config, lr=config.lr / 10))
+    offset = len(stage1.history)
+
+    def shifted(epoch: int, row: dict[str, float]) -> None:
+        row["epoch"] = epoch + offset
+        if on_epoch is not None:
+            on_epoch(epoch + offset, row)
+
+    stage2 = train_surrogate(data, spec, replace(later, epochs=max(1, config.epochs - first), max_seconds=budget),
+                             shifted, init=stage1.model)
+    stage2.history = stage1.history + stage2.history
+    stage2.best_epoch += offset
+    stage2.seconds += stage1.seconds
+    return stage2
