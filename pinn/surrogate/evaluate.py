@@ -267,6 +267,7 @@ def validation_score(stepper: Stepper, data: TrajectoryData, start: int = 0) -> 
         raise PinnError(f"the validation trajectories ({states.shape[1]} samples) are shorter than the warm-up")
     pred = rollout(stepper, states[:, start - w + 1:start + 1], float(data.t[start]), states.shape[1] - 1 - start)
     true = states[:, start:]
-    err = normalised_error(pred, true)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging candidate scores inf, not a warning
+        err = normalised_error(pred, true)
     vpt, _ = valid_prediction_time(err, data.t[start:], NORM_THRESHOLD)
     return ValidationScore(float(np.mean(np.log10(np.clip(err[:, 1:], 1e-16, 10.0)))), float(np.median(vpt)))
