@@ -106,7 +106,14 @@ def term_names(powers: np.ndarray, names: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class AutoencoderSpec:
-    """Architecture and training of the SINDy autoencoder (module docstring)."""
+    """Architecture and training of the SINDy autoencoder (module docstring).
+
+    width: units of the coders' two tanh layers; epochs, batch_size, lr (Adam, cosine decay to lr / 20),
+    stride (every stride-th sample of the training trajectories); weight_dz, weight_dx: the loss weights;
+    weight_l1, threshold_every: the joint (not projected) variant's L1 weight and thresholding period;
+    threshold: STLSQ's relative cut when Xi is fitted on the latent trajectories; substeps: RK4 steps per
+    sample step of the latent model; encoder_mlp: add a tanh MLP to the linear encoder; projected: eliminate
+    Xi by least squares on every batch (variable projection)."""
 
     width: int = 64
     epochs: int = 300
@@ -303,8 +310,9 @@ def train_autoencoder(data: TrajectoryData, spec: AutoencoderSpec,
                       on_epoch: Optional[Callable[[int, dict[str, float]], None]] = None) -> AutoencoderFit:
     """Train on ``data`` (observations (m, n, 128) with split), then threshold and refit the latent model.
 
-    Adam on mini-batches of every ``stride``-th sample of the training trajectories; sequential
-    thresholding every ``threshold_every`` epochs; finally :func:`refit_latent_model`."""
+    Adam (cosine learning-rate decay) on mini-batches of every ``stride``-th sample of the training
+    trajectories, the encoder and decoder's linear parts started from the principal components; finally
+    :func:`refit_latent_model` with STLSQ."""
     torch.manual_seed(spec.seed)
     obs = data.subset("train")
     xdot = central_derivative(obs, data.config.dt)
