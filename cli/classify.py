@@ -15,8 +15,8 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from cli.console import console
+from pinn.choices import Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.optim import Optimizer, Schedule
 from pinn.vision.datasets import DatasetName
 from pinn.vision.distributed import Device
 from pinn.vision.models import ModelName

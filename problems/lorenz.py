@@ -42,6 +42,6 @@ LORENZ = ODESpec(
     window=0.1,
     identify_window=0.2,
     surrogate=SurrogateSettings(trajectories=100, test_trajectories=20, dt=0.01, t_final=8.0, box=(-15.0, 15.0),
-                                substeps=20, horizon=25.0, lyapunov=0.906),
+                                substeps=20, horizon=45.0, lyapunov=0.906),
     initial_state_note="the notes' data set draws them from U[-15, 15]^3",
 )

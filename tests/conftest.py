@@ -9,7 +9,6 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-
 torch.set_num_threads(1)  # small solves are fastest, and timings steadiest, on one thread
 
 

@@ -43,7 +43,7 @@ def test_train_writes_a_complete_run_folder(lorenz_run):
     metrics = json.loads((lorenz_run / "metrics.json").read_text())
     assert metrics["n_test"] == 2 and metrics["lyapunov"] == pytest.approx(0.906)
     config = json.loads((lorenz_run / "config.json").read_text())
-    assert config["problem"] == "lorenz" and config["spec"]["form"] == "residual"
+    assert config["problem"] == "lorenz" and config["options"]["form"] == "residual"
 
 
 def test_rollout_from_a_given_initial_state(lorenz_run):
@@ -77,7 +77,7 @@ def test_oscillator_surrogate_sees_the_drive(tmp_path):
                     "--out", tmp_path)
     assert result.exit_code == 0, result.output
     (folder,) = tmp_path.iterdir()
-    assert json.loads((folder / "config.json").read_text())["spec"]["drive_freqs"] == [0.5]
+    assert json.loads((folder / "config.json").read_text())["data"]["drive_freqs"] == [0.5]
     result = invoke("surrogate", "rollout", folder, "--t-final", "1")
     assert result.exit_code == 0, result.output
 
@@ -100,3 +100,81 @@ def test_sweep_bad_grids_are_one_line():
     assert_one_line_error(invoke("sweep", "lorenz", "--colour", "red"), "no such option --colour")
     assert_one_line_error(invoke("sweep", "lorenz", "--epochs", "2"), "at least one grid axis")
     assert_one_line_error(invoke("sweep", "lorenz", "--activation", "swish"), "bad value")
+
+
+FAST = ["--trajectories", "4", "--test-trajectories", "2", "--t-final", "2", "--horizon", "2", "--no-reference-span"]
+
+
+@pytest.fixture(scope="module")
+def polynomial_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("poly")
+    result = invoke("surrogate", "train", "lorenz", "--model", "polynomial", "--degree", "4", *FAST, "--out", out)
+    assert result.exit_code == 0, result.output
+    (folder,) = out.iterdir()
+    return folder
+
+
+def test_polynomial_flow_map_run_records_its_selection(polynomial_run):
+    metrics = json.loads((polynomial_run / "metrics.json").read_text())
+    assert metrics["features"] in (10, 20, 35) and metrics["one_step_median"] < 1e-4
+    assert "phase_seconds" in metrics and any("least squares" in k for k in metrics["phase_seconds"])
+    assert (polynomial_run / "selection.csv").read_text().count("\n") == 3 * 6 + 1  # degrees 2-4 x 6 ridges
+    result = invoke("surrogate", "rollout", polynomial_run, "--t-final", "0.5")
+    assert result.exit_code == 0, result.output
+
+
+def test_reservoir_run_reports_its_tuned_settings(tmp_path):
+    result = invoke("surrogate", "train", "lorenz", "--model", "reservoir", "--reservoir-size", "40", "--warmup",
+                    "30", "--trials", "2", *FAST, "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "reservoir settings: spectral_radius" in result.output
+    (folder,) = tmp_path.iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["warmup_steps"] == 29 and set(metrics["reservoir"]) >= {"spectral_radius", "leak", "ridge"}
+    result = invoke("surrogate", "rollout", folder, "--t-final", "1")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--model", "random-features", "--features", "0"], "--features must be >= 1"),
+    (["--model", "polynomial", "--ridge", "-1"], "--ridge must be >= 0"),
+    (["--model", "reservoir", "--leak", "1.5"], "--leak must be <= 1.0"),
+    (["--model", "autoencoder"], "add --observe lifted128"),
+    (["--observe", "lifted128"], "is for --model autoencoder"),
+    (["--model", "lstm", "--window", "500", "--horizon", "1"], "--horizon 1.0 must exceed"),
+    (["--model", "sindy", "--unroll", "3"], "--unroll"),
+])
+def test_bad_options_are_one_line_before_any_work(tmp_path, args, fragment):
+    assert_one_line_error(invoke("surrogate", "train", "lorenz", *args, "--out", tmp_path), fragment)
+    assert not any(tmp_path.iterdir())  # no run folder was created
+
+
+def test_a_run_folder_of_another_model_type_is_one_line(polynomial_run, tmp_path):
+    import shutil
+
+    fake = tmp_path / "fake"
+    shutil.copytree(polynomial_run, fake)
+    config = json.loads((fake / "config.json").read_text())
+    config["model"] = "reservoir"
+    (fake / "config.json").write_text(json.dumps(config))
+    assert_one_line_error(invoke("surrogate", "rollout", fake), "does not hold a reservoir surrogate")
+    config["model"] = "mlp"
+    (fake / "config.json").write_text(json.dumps(config))
+    assert_one_line_error(invoke("surrogate", "rollout", fake), "does not hold a mlp surrogate")
+    (fake / "config.json").write_text(json.dumps({"problem": "lorenz", "method": "marching"}))
+    assert_one_line_error(invoke("surrogate", "rollout", fake), "not a surrogate run folder")
+
+
+def test_autoencoder_run_on_lifted_observations(tmp_path):
+    result = invoke("surrogate", "train", "lorenz", "--model", "autoencoder", "--observe", "lifted128", "--epochs",
+                    "3", "--width", "8", *FAST, "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert {"latent_affine_residual", "latent_field_error", "val_reconstruction"} <= set(metrics)
+    assert (folder / "equations.txt").read_text().startswith("z1' =")
+    result = invoke("surrogate", "rollout", folder, "--t-final", "0.5")
+    assert result.exit_code == 0, result.output
+    with open(next(folder.glob("rollout-*")) / "rollout.csv", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[1] == "x0_pred" and len(header) == 1 + 2 * 128 + 1  # forecasts in the 128-dim space

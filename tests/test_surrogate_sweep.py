@@ -6,9 +6,8 @@ import csv
 
 import pytest
 
+from pinn.choices import Activation, DType, Optimizer
 from pinn.errors import PinnError
-from pinn.networks import Activation, DType
-from pinn.optim import Optimizer
 from pinn.surrogate.data import DataConfig, make_dataset
 from pinn.surrogate.models import ModelSpec
 from pinn.surrogate.sweep import (

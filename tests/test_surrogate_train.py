@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from pinn.choices import Activation, Optimizer
 from pinn.errors import PinnError
-from pinn.networks import Activation
-from pinn.optim import Optimizer
 from pinn.surrogate.data import DataConfig, Normaliser, TrajectoryData, make_dataset
 from pinn.surrogate.evaluate import one_step_errors, rollout
 from pinn.surrogate.models import DType, FlowForm, ModelSpec, SurrogateKind, build_model, model_state, spec_from_json

@@ -13,7 +13,6 @@ Forms of the MLP flow map (z = (u - mean) / std, N the network):
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
@@ -21,28 +20,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from pinn.choices import Activation, DType
 from pinn.errors import PinnError
-from pinn.networks import Activation, DType, activation_module
+from pinn.networks import activation_module
+from pinn.surrogate.config import FlowForm, SurrogateKind  # noqa: F401  (re-exported)
 from pinn.surrogate.data import Normaliser
-
-
-class SurrogateKind(str, enum.Enum):
-    """Model families: MLP flow map, LSTM or GRU over a window, sparse polynomial regression (SINDy)."""
-
-    mlp = "mlp"
-    lstm = "lstm"
-    gru = "gru"
-    sindy = "sindy"
-
-
-class FlowForm(str, enum.Enum):
-    """How an MLP's output becomes the next state (see the module docstring)."""
-
-    direct = "direct"
-    residual = "residual"
-    rk4 = "rk4"
-
-
 
 
 class Stepper(Protocol):

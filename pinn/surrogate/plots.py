@@ -99,24 +99,40 @@ def plot_histograms(stats: dict[str, Any], components: Sequence[str], path: Path
     return _save(fig, path)
 
 
+def shown_channels(d: int, max_panels: int = 4) -> np.ndarray:
+    """Indices of the components drawn for a d-dimensional observation: all if d <= max_panels, else
+    max_panels spread evenly (first and last included)."""
+    return np.arange(d) if d <= max_panels else np.unique(np.linspace(0, d - 1, max_panels).round().astype(int))
+
+
+def _histogram_subset(stats: dict[str, Any], idx: np.ndarray) -> dict[str, Any]:
+    return {**stats, **{k: [stats[k][i] for i in idx] for k in ("edges", "pred", "true", "w1")}}
+
+
 def plot_evaluation(folder: Path, evaluation: "Evaluation", components: Sequence[str], lyapunov: float) -> None:
     """The test-set figures of a training run: rollout.png and attractor.png of the median rollout (by VPT),
-    error_growth.png of all rollouts against e^(max(lambda, 0) t), histograms.png."""
+    error_growth.png of all rollouts against e^(max(lambda, 0) t), histograms.png (a high-dimensional
+    observation shows a few of its channels, :func:`shown_channels`)."""
     i = int(np.argsort(evaluation.vpt_norm)[len(evaluation.vpt_norm) // 2])  # the median rollout
-    plot_rollout(evaluation.t, evaluation.pred[i], evaluation.true[i], components, folder / "rollout.png",
-                 vpt=float(evaluation.vpt_norm[i]))
-    plot_attractor(evaluation.pred[i], evaluation.true[i], components, folder / "attractor.png")
+    idx = shown_channels(evaluation.true.shape[-1])
+    names = [components[k] for k in idx]
+    pred, true = evaluation.pred[i][:, idx], evaluation.true[i][:, idx]
+    plot_rollout(evaluation.t, pred, true, names, folder / "rollout.png", vpt=float(evaluation.vpt_norm[i]))
+    plot_attractor(pred, true, names, folder / "attractor.png")
     plot_error_growth(evaluation.t, evaluation.error, max(lyapunov, 0.0), folder / "error_growth.png")
-    plot_histograms(evaluation.histograms, components, folder / "histograms.png")
+    plot_histograms(_histogram_subset(evaluation.histograms, idx), names, folder / "histograms.png")
 
 
 def plot_rollout_run(folder: Path, result: "RolloutResult", components: Sequence[str], lyapunov: float) -> None:
     """The figures of one free rollout (see :func:`pinn.surrogate.runs.rollout_run`): rollout.png,
     attractor.png, error_growth.png against e^(max(lambda, 0) t), histograms.png."""
-    plot_rollout(result.t, result.pred[0], result.true[0], components, folder / "rollout.png", vpt=result.vpt)
-    plot_attractor(result.pred[0], result.true[0], components, folder / "attractor.png")
+    idx = shown_channels(result.true.shape[-1])
+    names = [components[k] for k in idx]
+    pred, true = result.pred[0][:, idx], result.true[0][:, idx]
+    plot_rollout(result.t, pred, true, names, folder / "rollout.png", vpt=result.vpt)
+    plot_attractor(pred, true, names, folder / "attractor.png")
     plot_error_growth(result.tt, result.error, max(lyapunov, 0.0), folder / "error_growth.png")
-    plot_histograms(result.stats, components, folder / "histograms.png")
+    plot_histograms(_histogram_subset(result.stats, idx), names, folder / "histograms.png")
 
 
 def plot_training(history: Sequence[dict[str, float]], path: Path) -> Path:

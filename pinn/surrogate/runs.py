@@ -19,7 +19,6 @@ from pinn.errors import PinnError
 from pinn.problem import Rhs
 from pinn.runs import save_checkpoint, write_csv, write_json
 from pinn.surrogate.data import DataConfig, TrajectoryData
-from pinn.surrogate.evaluate import Evaluation
 from pinn.surrogate.models import Stepper
 
 LYAPUNOV_SEED = 12345
@@ -61,44 +60,66 @@ def write_history(folder: Path, history: Sequence[dict[str, float]]) -> None:
               [np.array([h[k] for h in history]) for k in HISTORY_COLUMNS])
 
 
-def evaluation_summary(evaluation: Evaluation, chaotic: bool, train_seconds: float, lyapunov: float,
-                       lyapunov_estimate: Optional[float]) -> dict[str, Any]:
-    """The metrics.json of a training run: the evaluation's scalars, with the Lyapunov-time VPTs set to NaN
-    for a system that is not chaotic (their unit would be meaningless), plus the training time and lambda."""
-    summary: dict[str, Any] = evaluation.summary()
-    if not chaotic:
-        for k in ("vpt_median_lyap", "vpt_min_lyap", "vpt_nrmse_median_lyap"):
-            summary[k] = float("nan")
-    summary.update(train_seconds=train_seconds, lyapunov=lyapunov, lyapunov_estimate=lyapunov_estimate)
-    return summary
-
-
 def load_stepper(folder: Path) -> tuple[Stepper, dict[str, Any]]:
-    """Rebuild the surrogate saved in a run folder: (stepper, config dict)."""
+    """Rebuild the surrogate saved in a run folder: (stepper, config dict). A folder of another command, or
+    a model file that does not match the run's model type, is a :class:`PinnError`."""
     import torch
 
-    from pinn.surrogate.data import Normaliser
-    from pinn.surrogate.models import PolynomialField, build_model, spec_from_json
-
+    folder = Path(folder)
     config_path, model_path = folder / "config.json", folder / "model.pt"
     if not config_path.is_file() or not model_path.is_file():
         raise PinnError(f"{folder} is not a surrogate run folder (config.json and model.pt are needed)")
-    config = json.loads(config_path.read_text())
-    if not config.get("surrogate"):
+    try:
+        config = json.loads(config_path.read_text())
+    except ValueError:
+        raise PinnError(f"{config_path} is not valid JSON") from None
+    if not isinstance(config, dict) or not config.get("surrogate"):
         raise PinnError(f"{folder} is not a surrogate run folder (made by another command)")
-    state = torch.load(model_path, weights_only=True)
+    try:
+        state = torch.load(model_path, weights_only=True)
+        return _rebuild(config, state), config
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, IndexError) as exc:
+        raise PinnError(f"{model_path} does not hold a {config.get('model', '?')} surrogate this version can "
+                        f"read ({type(exc).__name__}: {exc})") from None
+
+
+def _rebuild(config: dict[str, Any], state: dict[str, Any]) -> Stepper:
+    from pinn.surrogate.config import SurrogateKind
+    from pinn.surrogate.data import Normaliser
+    from pinn.surrogate.models import PolynomialField, build_model, spec_from_json
+
+    kind = SurrogateKind(config["model"])
     data_cfg = config["data"]
-    if config["model"] == "sindy":
-        stepper = PolynomialField(state["powers"].numpy(), state["coefficients"].numpy(), data_cfg["dt"],
-                                  data_cfg["drive_freqs"], int(state["substeps"]))
-    else:
-        spec = spec_from_json(state["spec"])
-        zeros = np.zeros(spec.dim)
-        # the normaliser's statistics are buffers of the model, so load_state_dict restores them
-        stepper = build_model(spec, Normaliser(zeros, zeros + 1, zeros, zeros + 1))
-        stepper.load_state_dict(state["state"])
-        stepper.eval()
-    return stepper, config
+    saved_kind = state.get("kind")
+    expected = {SurrogateKind.sindy: "sindy", SurrogateKind.random_features: "least-squares",
+                SurrogateKind.polynomial: "least-squares", SurrogateKind.reservoir: "reservoir",
+                SurrogateKind.autoencoder: "autoencoder"}.get(kind, "network")
+    if saved_kind not in (expected, None if expected == "network" else expected):
+        raise ValueError(f"the model file holds a {saved_kind} model, the run says {kind.value}")
+    if kind is SurrogateKind.sindy:
+        return PolynomialField(state["powers"].numpy(), state["coefficients"].numpy(), data_cfg["dt"],
+                               data_cfg["drive_freqs"], int(state["substeps"]))
+    if expected == "least-squares":
+        from pinn.surrogate.lsq import LeastSquaresFlowMap
+
+        return LeastSquaresFlowMap.from_checkpoint(state)
+    if kind is SurrogateKind.reservoir:
+        from pinn.surrogate.reservoir import EchoStateNetwork
+
+        return EchoStateNetwork.from_checkpoint(state)
+    if kind is SurrogateKind.autoencoder:
+        from pinn.surrogate.autoencoder import SindyAutoencoder
+
+        return SindyAutoencoder.from_checkpoint(state)
+    spec = spec_from_json(state["spec"])
+    if spec.kind is not kind:
+        raise ValueError(f"the model file holds a {spec.kind.value} network, the run says {kind.value}")
+    zeros = np.zeros(spec.dim)
+    # the normaliser's statistics are buffers of the model, so load_state_dict restores them
+    stepper = build_model(spec, Normaliser(zeros, zeros + 1, zeros, zeros + 1))
+    stepper.load_state_dict(state["state"])
+    stepper.eval()
+    return stepper
 
 
 @dataclass(frozen=True)
@@ -124,12 +145,13 @@ class RolloutResult:
 
 
 def rollout_run(stepper: Stepper, rhs: Rhs, u0: Sequence[float], dt: float, substeps: int,
-                t_final: float) -> RolloutResult:
+                t_final: float, observe: Any = "state") -> RolloutResult:
     """Run ``stepper`` freely from ``u0`` (d,) for ``t_final`` time units at sample step ``dt`` and compare it
-    with RK4 of ``rhs`` (``substeps`` inner steps per sample). The first w samples of the reference seed a
-    model reading a window of w states. VPT thresholds: NORM_THRESHOLD and NRMSE_THRESHOLD of
+    with the reference of ``rhs`` (the Taylor series, or RK4 with ``substeps`` inner steps per sample), seen
+    through ``observe`` ('state' or 'lifted128'). The first w samples of the reference seed a model reading
+    a window (or warm-up) of w states. VPT thresholds: NORM_THRESHOLD and NRMSE_THRESHOLD of
     :mod:`pinn.surrogate.evaluate`; the attractor statistics skip the first min(2, half the rollout)."""
-    from pinn.surrogate.data import integrate
+    from pinn.surrogate.config import Observation
     from pinn.surrogate.evaluate import (
         NORM_THRESHOLD,
         NRMSE_THRESHOLD,
@@ -139,14 +161,19 @@ def rollout_run(stepper: Stepper, rhs: Rhs, u0: Sequence[float], dt: float, subs
         valid_prediction_time,
     )
     from pinn.surrogate.evaluate import rollout as free_rollout
+    from pinn.surrogate.references import integrate_states
 
-    d = len(u0)
     n = int(round(t_final / dt))
     w = int(stepper.history_length)
     if n <= w:
         raise PinnError(f"--t-final {t_final} is shorter than the model's window ({w} steps of {dt})")
     t = np.arange(n + 1) * dt
-    true = integrate(rhs, np.array([u0]), t, substeps)  # (1, n+1, d)
+    true, _ = integrate_states(rhs, np.array([u0], dtype=float), t, substeps=substeps)  # (1, n+1, d)
+    if Observation(observe) is Observation.lifted128:
+        from pinn.surrogate.autoencoder import lift
+
+        true = lift(true)
+    d = true.shape[-1]
     pred = np.concatenate((true[:, :w - 1], free_rollout(stepper, true[:, :w], float(t[w - 1]), n - w + 1)), axis=1)
     tt, p, q = t[w - 1:], pred[:, w - 1:], true[:, w - 1:]
     err = normalised_error(p, q)
@@ -163,7 +190,8 @@ def write_rollout(folder: Path, result: RolloutResult, components: Sequence[str]
     """Write rollout.json (VPTs, W1, settings) and rollout.csv (t, <c>_pred, <c>_true, error) into folder."""
     write_json(folder / "rollout.json", {"ic": u0, "t_final": t_final, "vpt": result.vpt,
                                          "vpt_nrmse": result.vpt_nrmse, "censored": result.censored,
-                                         "lyapunov": lyapunov, "attractor_w1": result.stats["w1"]})
+                                         "lyapunov": lyapunov, "attractor_w1": result.stats["w1"],
+                                         "attractor_w1_mean": result.stats["w1_mean"]})
     header = ["t", *[f"{c}_pred" for c in components], *[f"{c}_true" for c in components], "error"]
     write_csv(folder / "rollout.csv", header, [result.t, *result.pred[0].T, *result.true[0].T,
                                                np.r_[np.zeros(result.window - 1), result.error[0]]])

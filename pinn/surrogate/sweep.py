@@ -23,9 +23,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from pinn.choices import Activation, Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.networks import Activation
-from pinn.optim import Optimizer, Schedule
 from pinn.problem import Rhs
 from pinn.runs import to_json, write_json
 from pinn.surrogate.data import TrajectoryData
@@ -327,7 +326,7 @@ def summarise(folder: Path, rows: Sequence[dict[str, Any]], config: SweepConfig,
 
 def default_sweep_spec(dim: int, dt: float, drive_freqs: Sequence[float] = ()) -> ModelSpec:
     """The fixed network settings of a study (float32 for speed; the axes override width, depth, ...)."""
-    from pinn.networks import DType
+    from pinn.choices import DType
 
     return ModelSpec(kind=SurrogateKind.mlp, form=FlowForm.residual, dim=dim, width=64, depth=2, dt=dt,
                      drive_freqs=tuple(drive_freqs), precision=DType.float32)

@@ -21,9 +21,10 @@ from typing import Callable, Optional
 
 import torch
 
+from pinn.choices import Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.optim import Optimizer, Schedule, make_optimizer, make_scheduler, scheduler_step
-from pinn.surrogate.data import TrajectoryData, flow_pairs, windows
+from pinn.optim import make_optimizer, make_scheduler, scheduler_step
+from pinn.surrogate.data import TrajectoryData, flow_pairs, unrolled_windows, windows
 from pinn.surrogate.models import ModelSpec, Scaled, SurrogateKind, build_model
 
 
@@ -36,7 +37,8 @@ class TrainConfig:
     initial states are seen once per trajectory);
     val_stride: the same for validation; lbfgs_history: curvature pairs L-BFGS keeps; weight_decay: L2
     strength lambda; patience: epochs without a better validation loss before stopping (0 = never stop
-    early); max_seconds: wall-clock budget (0 = none).
+    early); max_seconds: wall-clock budget (0 = none); unroll: k of the multi-step loss (the mean of the
+    scaled errors over k free steps from each training sample, predictions fed back; 1 = one-step pairs).
     """
 
     optimizer: Optimizer = Optimizer.adam_lbfgs
@@ -55,6 +57,7 @@ class TrainConfig:
     val_stride: int = 4
     seed: int = 0
     max_seconds: float = 0.0
+    unroll: int = 1
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -65,6 +68,8 @@ class TrainConfig:
             raise PinnError("batch_size must be >= 0 and the strides >= 1")
         if self.weight_decay < 0:
             raise PinnError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.unroll < 1:
+            raise PinnError(f"unroll must be >= 1, got {self.unroll}")
         if not 0.0 < self.adam_fraction < 1.0:
             raise PinnError(f"adam_fraction must be in (0, 1), got {self.adam_fraction}")
 
@@ -81,11 +86,14 @@ class TrainResult:
     stopped: str = "epochs"
 
 
-def training_tensors(data: TrajectoryData, spec: ModelSpec, which: str, stride: int, dense: int = 0
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(history (k, w, d), t (k, 1), next (k, d)) tensors of one subset in the model's dtype."""
+def training_tensors(data: TrajectoryData, spec: ModelSpec, which: str, stride: int, dense: int = 0,
+                     unroll: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(history (k, w, d), t (k, 1), next (k, d)) tensors of one subset in the model's dtype; with
+    ``unroll`` > 1 the targets are the next ``unroll`` states, (k, unroll, d)."""
     states = data.subset(which)
-    if spec.kind is SurrogateKind.mlp:
+    if unroll > 1:
+        hist, t, nxt = unrolled_windows(states, data.t, spec.window, unroll, stride)
+    elif spec.kind is SurrogateKind.mlp:
         u, t, nxt = flow_pairs(states, data.t, stride, dense)
         hist = u[:, None, :]
     else:
@@ -103,7 +111,15 @@ def _lbfgs(model: Scaled, config: TrainConfig) -> torch.optim.LBFGS:
 
 
 def _loss(model: Scaled, hist: torch.Tensor, t: torch.Tensor, nxt: torch.Tensor) -> torch.Tensor:
-    return model.scaled_error(model.predict_next(hist, t), nxt).pow(2).mean()
+    """Mean squared scaled one-step error; with targets (b, k, d) the mean over k free steps."""
+    if nxt.ndim == 2:
+        return model.scaled_error(model.predict_next(hist, t), nxt).pow(2).mean()
+    total = hist.new_zeros(())
+    for j in range(nxt.shape[1]):
+        pred = model.predict_next(hist, t + j * model.dt)
+        total = total + model.scaled_error(pred, nxt[:, j]).pow(2).mean()
+        hist = torch.cat((hist[:, 1:], pred[:, None, :]), dim=1)
+    return total / nxt.shape[1]
 
 
 def evaluate_loss(model: Scaled, tensors: tuple[torch.Tensor, ...], chunk: int = 65536) -> float:
@@ -125,18 +141,21 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 
 
 def train_surrogate(data: TrajectoryData, spec: ModelSpec, config: TrainConfig,
-                    on_epoch: Optional[EpochCallback] = None) -> TrainResult:
+                    on_epoch: Optional[EpochCallback] = None, init: Optional[Scaled] = None) -> TrainResult:
     """Train the network ``spec`` on ``data``'s training trajectories (see the module docstring).
 
     ``on_epoch(epoch, row)`` is called after each epoch with the history row (train_loss, val_loss, lr,
-    seconds). Returns the weights with the lowest validation loss.
+    seconds). ``init``: continue from this model's weights instead of a fresh network. Returns the weights
+    with the lowest validation loss (by the loss being trained, one-step or k-step).
     """
     if spec.dim != data.dim:
         raise PinnError(f"the model has {spec.dim} components but the data have {data.dim}")
     torch.manual_seed(config.seed)
     model = build_model(spec, data.normaliser)
-    train = training_tensors(data, spec, "train", config.stride, config.dense)
-    val = training_tensors(data, spec, "val", config.val_stride)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
+    train = training_tensors(data, spec, "train", config.stride, config.dense, config.unroll)
+    val = training_tensors(data, spec, "val", config.val_stride, 0, config.unroll)
     n = train[0].shape[0]
     kind = Optimizer(config.optimizer)
     adam_epochs = max(1, int(round(config.adam_fraction * config.epochs))) if kind is Optimizer.adam_lbfgs else 0
@@ -220,3 +239,36 @@ def count_parameters(model: torch.nn.Module) -> int:
     """Number of trainable scalars."""
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
+
+
+def train_multistep(data: TrajectoryData, spec: ModelSpec, config: TrainConfig,
+                    on_epoch: Optional[EpochCallback] = None) -> TrainResult:
+    """Multi-step training as a curriculum: the first half of ``config.epochs`` with the one-step loss, the
+    second half with the loss over ``config.unroll`` free steps, continuing from the one-step weights (a
+    k-step loss from random weights is dominated by exploding rollouts). The second stage uses L-BFGS
+    when the first used it (lbfgs, adam+lbfgs), else the same optimizer at a tenth of the learning rate.
+    With unroll = 1 this is :func:`train_surrogate`. History rows carry the epoch count across stages.
+    """
+    from dataclasses import replace
+
+    if config.unroll <= 1:
+        return train_surrogate(data, spec, config, on_epoch)
+    first = max(1, config.epochs // 2)
+    budget = config.max_seconds / 2 if config.max_seconds else 0.0
+    stage1 = train_surrogate(data, spec, replace(config, unroll=1, epochs=first, max_seconds=budget), on_epoch)
+    kind = Optimizer(config.optimizer)
+    later = (replace(config, optimizer=Optimizer.lbfgs) if kind in (Optimizer.lbfgs, Optimizer.adam_lbfgs)
+             else replace(config, lr=config.lr / 10))
+    offset = len(stage1.history)
+
+    def shifted(epoch: int, row: dict[str, float]) -> None:
+        row["epoch"] = epoch + offset
+        if on_epoch is not None:
+            on_epoch(epoch + offset, row)
+
+    stage2 = train_surrogate(data, spec, replace(later, epochs=max(1, config.epochs - first), max_seconds=budget),
+                             shifted, init=stage1.model)
+    stage2.history = stage1.history + stage2.history
+    stage2.best_epoch += offset
+    stage2.seconds += stage1.seconds
+    return stage2

@@ -11,8 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from pinn.choices import Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.optim import Optimizer, Schedule
 from pinn.vision.augment import Augmentation
 from pinn.vision.datasets import DatasetName
 from pinn.vision.distributed import Device

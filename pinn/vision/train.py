@@ -25,8 +25,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
+from pinn.choices import Schedule
 from pinn.errors import PinnError
-from pinn.optim import Schedule, make_optimizer, make_scheduler, scheduler_step
+from pinn.optim import make_optimizer, make_scheduler, scheduler_step
 from pinn.runs import save_checkpoint, to_json
 from pinn.vision.augment import augment
 from pinn.vision.config import ClassifyConfig

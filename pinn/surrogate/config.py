@@ -1,0 +1,271 @@
+"""The settings of ``pinn surrogate train`` and ``rollout`` as frozen dataclasses, with each model's recipe.
+
+:class:`SurrogateConfig` holds every option; an option left at None takes the model's recipe
+(:data:`RECIPES`) when :meth:`SurrogateConfig.resolved` is called, or the problem's default (data size,
+step, horizon, lambda_max) inside :func:`pinn.surrogate.pipeline.run_surrogate`, so the Python API and the
+command line train the same model from the same call. Each config checks its own fields when built and
+raises :class:`~pinn.errors.PinnError` naming the option and the fix, before any work starts.
+
+This module is light (no torch): the command line builds configs from its options without loading numerics.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Optional
+
+from pinn.choices import Activation, DType, Optimizer, Schedule
+from pinn.errors import PinnError
+
+
+class SurrogateKind(str, enum.Enum):
+    """Model families: trained networks (MLP flow map, LSTM, GRU), the SINDy baseline, least-squares flow
+    maps (random features, polynomial features), an echo state network, and the SINDy autoencoder."""
+
+    mlp = "mlp"
+    lstm = "lstm"
+    gru = "gru"
+    sindy = "sindy"
+    random_features = "random-features"
+    polynomial = "polynomial"
+    reservoir = "reservoir"
+    autoencoder = "autoencoder"
+
+    @property
+    def trained_network(self) -> bool:
+        """MLP, LSTM or GRU: fitted by gradient-based training."""
+        return self in (SurrogateKind.mlp, SurrogateKind.lstm, SurrogateKind.gru)
+
+    @property
+    def recurrent(self) -> bool:
+        return self in (SurrogateKind.lstm, SurrogateKind.gru)
+
+
+class FlowForm(str, enum.Enum):
+    """How an MLP's output becomes the next state (see :mod:`pinn.surrogate.models`)."""
+
+    direct = "direct"
+    residual = "residual"
+    rk4 = "rk4"
+
+
+class FeatureMap(str, enum.Enum):
+    """Random feature maps of a least-squares flow map (:mod:`pinn.surrogate.lsq`); polynomial features
+    are their own model kind."""
+
+    tanh = "tanh"
+    fourier = "fourier"
+    polynomial = "polynomial"
+
+
+class Observation(str, enum.Enum):
+    """What a surrogate sees: the state, or its fixed nonlinear lift to 128 dimensions
+    (:mod:`pinn.surrogate.autoencoder`)."""
+
+    state = "state"
+    lifted128 = "lifted128"
+
+
+class Integrator(str, enum.Enum):
+    """How trajectories are integrated: the Taylor series (round-off accurate; RK4 when the right-hand side
+    uses an operation Taylor arithmetic lacks) or RK4 with inner substeps."""
+
+    taylor = "taylor"
+    rk4 = "rk4"
+
+
+RECIPES: dict[SurrogateKind, dict[str, Any]] = {
+    SurrogateKind.mlp: dict(form=FlowForm.residual, width=32, depth=3, window=1, optimizer=Optimizer.adam_lbfgs,
+                            schedule=Schedule.none, epochs=200, batch_size=0, stride=5, precision=DType.float64),
+    SurrogateKind.lstm: dict(width=64, depth=1, window=10, optimizer=Optimizer.adam, schedule=Schedule.cosine,
+                             epochs=40, batch_size=256, stride=2, precision=DType.float32),
+    SurrogateKind.gru: dict(width=64, depth=1, window=10, optimizer=Optimizer.adam, schedule=Schedule.cosine,
+                            epochs=40, batch_size=256, stride=2, precision=DType.float32),
+    SurrogateKind.sindy: dict(degree=2, window=1),
+    SurrogateKind.random_features: dict(features=2000, feature_map=FeatureMap.tanh, feature_scale=0.2, stride=2,
+                                        window=1),
+    SurrogateKind.polynomial: dict(degree=10, stride=2, window=1),
+    SurrogateKind.reservoir: dict(reservoir_size=600, stride=2, window=1),
+    SurrogateKind.autoencoder: dict(width=64, epochs=300, stride=4, batch_size=512, lr=1e-3, window=1),
+}
+"""Each model's defaults, measured on Lorenz (benchmarks/surrogate_lorenz.py, benchmarks/surrogate_features.py):
+MLP 32 x 3 residual float64, Adam then L-BFGS; LSTM/GRU 64 units over 10 states in float32; SINDy degree 2;
+2000 tanh random features of scale 0.2 (the one-step error falls from 1e-9 at 128 features to 1e-13 at
+1000); Chebyshev polynomials to degree 10 (round-off one-step error); a 600-unit reservoir; the
+autoencoder's 64-unit coders for 300 epochs."""
+
+
+def _finite(name: str, value: Optional[float], low: Optional[float] = None, strict: bool = False,
+            high: Optional[float] = None) -> None:
+    if value is None:
+        return
+    flag = "--" + name.replace("_", "-")
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise PinnError(f"{flag} must be a finite number, got {value!r}")
+    if low is not None and (value <= low if strict else value < low):
+        raise PinnError(f"{flag} must be {'>' if strict else '>='} {low}, got {value}")
+    if high is not None and value > high:
+        raise PinnError(f"{flag} must be <= {high}, got {value}")
+
+
+def _at_least(name: str, value: Optional[int], low: int) -> None:
+    if value is None:
+        return
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PinnError(f"{flag} must be a whole number, got {value!r}")
+    if value < low:
+        fix = f"pass {flag} N with N >= {low}"
+        raise PinnError(f"{flag} must be >= {low}, got {value}: {fix}")
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    """Every option of ``pinn surrogate train`` (None: the model's recipe or the problem's default).
+
+    Data: trajectories (train + validation), test_trajectories, dt, t_final, data (an NPZ to read instead of
+    simulating), integrator, seed. Evaluation: horizon (time units of the test rollouts), lyapunov
+    (lambda_max), estimate_lyapunov (Benettin), reference_span (measure the Taylor/DOP853 agreement span).
+    Trained networks: form, width, depth, activation, linear_skip, dropout, window, optimizer, lr, schedule,
+    weight_decay, epochs, batch_size, lbfgs_iters, adam_fraction, patience, stride, max_seconds, precision,
+    unroll (k-step rollout loss). SINDy: threshold, degree. Least squares: features (largest random-feature
+    count; smaller prefixes are tried), feature_map, feature_scale, degree (polynomial), ridge (None: chosen on
+    validation), gauss_newton (Levenberg-Marquardt iterations on the hidden layer, 0: none). Reservoir: reservoir_size, spectral_radius, leak, input_scaling (each None: tuned on
+    validation), warmup (true samples read before a forecast), trials (tuning points). Autoencoder: width,
+    epochs, lr, batch_size, stride. out: the folder that receives the run folder.
+    """
+
+    model: SurrogateKind = SurrogateKind.mlp
+    observe: Observation = Observation.state
+    trajectories: Optional[int] = None
+    test_trajectories: Optional[int] = None
+    dt: Optional[float] = None
+    t_final: Optional[float] = None
+    data: Optional[str] = None
+    integrator: Integrator = Integrator.taylor
+    seed: int = 0
+    horizon: Optional[float] = None
+    lyapunov: Optional[float] = None
+    estimate_lyapunov: bool = False
+    reference_span: bool = True
+    form: Optional[FlowForm] = None
+    width: Optional[int] = None
+    depth: Optional[int] = None
+    activation: Activation = Activation.tanh
+    linear_skip: bool = True
+    dropout: float = 0.0
+    window: Optional[int] = None
+    optimizer: Optional[Optimizer] = None
+    lr: Optional[float] = None
+    schedule: Optional[Schedule] = None
+    weight_decay: float = 0.0
+    epochs: Optional[int] = None
+    batch_size: Optional[int] = None
+    lbfgs_iters: int = 20
+    adam_fraction: float = 0.05
+    patience: int = 0
+    stride: Optional[int] = None
+    max_seconds: float = 0.0
+    precision: Optional[DType] = None
+    unroll: int = 1
+    threshold: float = 0.05
+    degree: Optional[int] = None
+    features: Optional[int] = None
+    feature_map: Optional[FeatureMap] = None
+    feature_scale: Optional[float] = None
+    ridge: Optional[float] = None
+    gauss_newton: int = 0
+    reservoir_size: Optional[int] = None
+    spectral_radius: Optional[float] = None
+    leak: Optional[float] = None
+    input_scaling: Optional[float] = None
+    warmup: int = 100
+    trials: int = 16
+    out: str = "runs"
+
+    def __post_init__(self) -> None:
+        for name, enum_type in (("model", SurrogateKind), ("observe", Observation), ("integrator", Integrator),
+                                ("form", FlowForm), ("activation", Activation), ("optimizer", Optimizer),
+                                ("schedule", Schedule), ("precision", DType), ("feature_map", FeatureMap)):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    object.__setattr__(self, name, enum_type(value))
+                except ValueError:
+                    choices = ", ".join(e.value for e in enum_type)
+                    raise PinnError(f"--{name.replace('_', '-')} must be one of {choices}, got {value!r}") from None
+        for name, low in (("trajectories", 2), ("test_trajectories", 1), ("width", 1), ("depth", 1), ("window", 1),
+                          ("epochs", 1), ("batch_size", 0), ("lbfgs_iters", 1), ("patience", 0), ("stride", 1),
+                          ("unroll", 1), ("degree", 1), ("gauss_newton", 0), ("features", 1), ("reservoir_size", 1), ("warmup", 1),
+                          ("trials", 1)):
+            _at_least(name, getattr(self, name), low)
+        for name in ("dt", "t_final", "horizon", "lr", "feature_scale", "spectral_radius", "input_scaling"):
+            _finite(name, getattr(self, name), 0.0, strict=True)
+        for name in ("weight_decay", "threshold", "ridge", "max_seconds", "lyapunov"):
+            _finite(name, getattr(self, name), 0.0)
+        _finite("dropout", self.dropout, 0.0, high=0.99)
+        _finite("leak", self.leak, 0.0, strict=True, high=1.0)
+        _finite("adam_fraction", self.adam_fraction, 0.0, strict=True, high=0.999)
+        kind = self.model
+        if self.window is not None and self.window > 1 and not kind.recurrent:
+            raise PinnError("--window is for lstm and gru; other models read one state (a reservoir reads "
+                            "--warmup states)")
+        if self.observe is Observation.lifted128 and kind is not SurrogateKind.autoencoder:
+            raise PinnError("--observe lifted128 is for --model autoencoder (the other models see the state)")
+        if kind is SurrogateKind.autoencoder and self.observe is not Observation.lifted128:
+            raise PinnError("--model autoencoder learns from high-dimensional observations: add --observe lifted128")
+        if self.unroll > 1 and not kind.trained_network:
+            raise PinnError("--unroll (multi-step training) is for mlp, lstm and gru")
+        if self.gauss_newton and kind is not SurrogateKind.random_features:
+            raise PinnError("--gauss-newton refines the hidden layer of --model random-features")
+        if self.feature_map is FeatureMap.polynomial and kind is SurrogateKind.random_features:
+            raise PinnError("polynomial features are --model polynomial (with --degree), not a --feature-map")
+        if self.horizon is not None and self.dt is not None:
+            self.check_horizon(self.dt)
+
+    def check_horizon(self, dt: float) -> None:
+        """The evaluation rollouts must outlast the model's window or warm-up (horizon > w dt)."""
+        w = self.warmup if self.model is SurrogateKind.reservoir else (self.window or 1)
+        if self.horizon is not None and self.horizon <= w * dt:
+            raise PinnError(f"--horizon {self.horizon} must exceed the model's window or warm-up ({w} steps of "
+                            f"{dt}); raise --horizon")
+
+    def resolved(self) -> "SurrogateConfig":
+        """A copy with every option the model's recipe sets filled in (problem defaults stay None)."""
+        recipe = RECIPES[self.model]
+        changes = {k: v for k, v in recipe.items() if getattr(self, k) is None}
+        if self.model.trained_network and self.lr is None:
+            changes["lr"] = 3e-3
+        return replace(self, **changes)
+
+    @staticmethod
+    def from_json(raw: dict[str, Any]) -> "SurrogateConfig":
+        """Rebuild from the JSON form written into config.json (unknown keys are refused)."""
+        names = {f.name for f in fields(SurrogateConfig)}
+        unknown = set(raw) - names
+        if unknown:
+            raise PinnError(f"unknown surrogate options {', '.join(sorted(unknown))}")
+        return SurrogateConfig(**raw)
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """``pinn surrogate rollout``: the run folder, the initial state (None: the problem's), the length, and
+    optionally the problem the run must have been trained on."""
+
+    run: str
+    ic: Optional[tuple[float, ...]] = None
+    t_final: float = 20.0
+    problem: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        _finite("t_final", self.t_final, 0.0, strict=True)
+        if self.ic is not None:
+            object.__setattr__(self, "ic", tuple(float(v) for v in self.ic))
+            if not all(math.isfinite(v) for v in self.ic):
+                raise PinnError(f"--ic must be finite numbers, got {self.ic}")
+        if not Path(self.run).is_dir():
+            raise PinnError(f"no run folder at {self.run}")
