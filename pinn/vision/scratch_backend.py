@@ -88,7 +88,8 @@ class ScratchClassifier:
         self.network = network
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.network.forward(x.detach().cpu().numpy()))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged network's NaN is reported by the loop
+            return torch.from_numpy(self.network.forward(x.detach().cpu().numpy()))
 
     def train(self, mode: bool = True) -> "ScratchClassifier":
         self.network.train(mode)
@@ -177,7 +178,8 @@ class NumpyTrainer:
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self.opt.lr = self.lr
-        loss, logits = self.model.network.train_step(x.numpy(), y.numpy(), self.loss, self.opt, self.penalty)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported by the loop
+            loss, logits = self.model.network.train_step(x.numpy(), y.numpy(), self.loss, self.opt, self.penalty)
         if self.cfg.schedule is not Schedule.plateau and self.scheduler is not None:
             self._lr_source.step()  # no gradients: only tells the scheduler a step was taken
             self.scheduler.step()
