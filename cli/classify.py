@@ -187,7 +187,8 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="Folder of an earlier 
 
 @app.command("compare", cls=SpreadListCommand)
 def compare(dataset: Annotated[DatasetName, typer.Argument(help="digits, fashion-mnist or cifar10.")],
-            model: ModelOpt = ModelName.notes_digits, epochs: Epochs = None, batch_size: Batch = None,
+            model: Annotated[ModelName, typer.Option("--model", help="Architecture both backends build: "
+                                                     f"{', '.join(NUMPY_MODELS)}.")] = ModelName.notes_digits, epochs: Epochs = None, batch_size: Batch = None,
             lr: Lr = None, l2: L2 = None,
             seeds: Annotated[Optional[List[int]], typer.Option("--seeds", help="Seeds; each trains both "
                                                                "backends (several values after one flag).")] = None,

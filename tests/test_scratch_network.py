@@ -79,6 +79,7 @@ def test_mean_squared_error_fits_a_linear_map():
 BAD_INPUT = [
     ("dense-width", lambda: scratch.Dense(64, 10).forward(np.zeros((32, 50))), r"Dense\(50, 10\)"),
     ("dense-images", lambda: scratch.Dense(64, 10).forward(np.zeros((32, 1, 8, 8))), "Flatten"),
+    ("dense-one-sample", lambda: scratch.Dense(64, 10).forward(np.zeros(64)), r"x\[None\]"),
     ("conv-2d-input", lambda: scratch.Conv2D(1, 4, 3).forward(np.zeros((8, 8))), "NCHW"),
     ("conv-channels", lambda: scratch.Conv2D(1, 4, 3).forward(np.zeros((2, 3, 8, 8))), r"3 channels.*Conv2D\(3, 4, 3\)"),
     ("conv-nhwc", lambda: scratch.Conv2D(3, 4, 3).forward(np.zeros((2, 8, 8, 3))), "transpose NHWC"),

@@ -110,7 +110,8 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 2:
-            raise shape_error(self, x, f"(batch, {self.n_in})", "put Flatten() in front of it")
+            raise shape_error(self, x, f"(batch, {self.n_in})", "put Flatten() in front of it" if x.ndim > 2
+                              else "give a batch of rows (x[None] for a single sample)")
         if x.shape[1] != self.n_in:
             raise shape_error(self, x, f"(batch, {self.n_in})", f"the previous layer gives {x.shape[1]} "
                               f"features: use Dense({x.shape[1]}, {self.n_out})")
