@@ -13,7 +13,8 @@ time), ``losses`` (softmax cross-entropy, mean squared error, L2 penalty), ``opt
 momentum, Adam), ``network`` (Sequential with fit/predict), ``gradcheck`` (finite-difference checks).
 Parameter names and layouts are PyTorch's, so weights move between the two unchanged (the tests compare
 every gradient with PyTorch's autograd). Images are NCHW arrays; float32 or float64 is chosen per layer
-with ``dtype=``. NumPy is the only dependency.
+with ``dtype=``. The modules import only NumPy (SciPy for the Toeplitz matrix of ``convolution``) and
+pinn's error type; PyTorch appears only in the tests that check them.
 """
 
 from pinn.scratch.conv import BatchNorm2D, Conv2D, MaxPool2D, col2im, im2col
