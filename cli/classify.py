@@ -1,8 +1,10 @@
-"""``pinn classify DATASET`` trains and evaluates a CNN; ``pinn classify evaluate RUN_DIR`` re-scores a run.
+"""``pinn classify DATASET`` trains and evaluates a CNN; ``pinn classify evaluate RUN_DIR`` re-scores a run;
+``pinn classify compare DATASET`` trains one recipe with the torch and the numpy backend side by side.
 
 One subcommand per data set (digits, fashion-mnist, cifar10) shares the options below; unset options take
 the measured recipe of the chosen model. ``--grid-lr`` with ``--grid-l2`` runs the notes' grid search
-instead of a single training. Under ``torchrun --nproc-per-node N`` the same command trains data-parallel.
+instead of a single training. ``--backend numpy`` computes the network with the from-scratch NumPy library
+(pinn.scratch). Under ``torchrun --nproc-per-node N`` the same command trains data-parallel.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from typer.core import TyperCommand, TyperGroup
 from cli.console import console
 from pinn.choices import Optimizer, Schedule
 from pinn.errors import PinnError
+from pinn.vision.backend import NUMPY_MODELS, Backend
 from pinn.vision.datasets import DatasetName
 from pinn.vision.distributed import Device
 from pinn.vision.models import ModelName
 
-SPREAD_OPTIONS = ("--grid-lr", "--grid-l2")
+SPREAD_OPTIONS = ("--grid-lr", "--grid-l2", "--seeds")
 
 
 class ClassifyGroup(TyperGroup):
@@ -30,7 +33,8 @@ class ClassifyGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
             choices = ", ".join(d.value for d in DatasetName)
-            raise PinnError(f"unknown data set {args[0]!r}: choose one of {choices} (or 'evaluate RUN_DIR')")
+            raise PinnError(f"unknown data set {args[0]!r}: choose one of {choices} (or 'evaluate RUN_DIR', "
+                            "'compare DATASET')")
         return super().resolve_command(ctx, args)
 
 
@@ -98,13 +102,15 @@ Resume = Annotated[Optional[Path], typer.Option("--resume", help="Continue the r
 GridLr = Annotated[Optional[List[float]], typer.Option("--grid-lr", help="Grid search: learning rates eta "
                                                        "(several values after one flag).")]
 GridL2 = Annotated[Optional[List[float]], typer.Option("--grid-l2", help="Grid search: L2 strengths lambda.")]
+BackendOpt = Annotated[Optional[Backend], typer.Option("--backend", help="torch, or numpy: the from-scratch NumPy "
+                                                       f"library (float32, one CPU core; models {', '.join(NUMPY_MODELS)}).")]
 
 
 def _summary(run_dir: Path, metrics: dict[str, Any]) -> Table:
     table = Table(title=f"pinn classify {metrics['dataset']} ({metrics['model']})", header_style="bold")
     table.add_column("quantity")
     table.add_column("value", justify="right")
-    rows = [("test accuracy", f"{metrics['test_accuracy']:.2%}"),
+    rows = [("backend", metrics.get("backend", "torch")), ("test accuracy", f"{metrics['test_accuracy']:.2%}"),
             ("test errors", f"{metrics['test_errors']} of {metrics['test_images']}"),
             ("test loss", f"{metrics['test_loss']:.4f}")]
     if "epochs_run" in metrics:
@@ -125,7 +131,7 @@ def _make_train_command(dataset: DatasetName):
               dropout: Dropout = None, augment: Augment = None, val_fraction: ValFraction = None,
               patience: Patience = None, seed: Seed = 0, split_seed: SplitSeed = 0, device: DeviceOpt = Device.auto,
               amp: Amp = True, data_dir: DataDir = None, out: Out = Path("runs"), resume: Resume = None,
-              grid_lr: GridLr = None, grid_l2: GridL2 = None) -> None:
+              grid_lr: GridLr = None, grid_l2: GridL2 = None, backend: BackendOpt = None) -> None:
         from pinn.vision.config import default_config
         from pinn.vision.experiment import classify, resume_config
         from pinn.vision.grid import run_grid
@@ -134,7 +140,8 @@ def _make_train_command(dataset: DatasetName):
         if resume is not None:
             given = {"--model": None if model is ModelName.default else model, "--batch-size": batch_size,
                      "--optimizer": optimizer, "--lr": lr, "--schedule": schedule, "--warmup": warmup, "--l2": l2,
-                     "--dropout": dropout, "--augment": augment, "--val-fraction": val_fraction, "--patience": patience}
+                     "--dropout": dropout, "--augment": augment, "--val-fraction": val_fraction, "--patience": patience,
+                     "--backend": backend}
             clash = [flag for flag, value in given.items() if value is not None]
             if clash:
                 raise PinnError(f"--resume continues with the run's saved settings: drop {', '.join(clash)} "
@@ -144,7 +151,8 @@ def _make_train_command(dataset: DatasetName):
             cfg = default_config(dataset, model, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr,
                                  schedule=schedule, warmup_epochs=warmup, l2=l2, dropout=dropout,
                                  val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,
-                                 device=device, amp=amp, data_dir=str(data_dir) if data_dir else None, **no_aug)
+                                 device=device, amp=amp, data_dir=str(data_dir) if data_dir else None,
+                                 backend=backend, **no_aug)
         if grid_lr or grid_l2:
             if resume is not None:
                 raise PinnError("--resume continues one training run; it cannot be combined with a grid search")
@@ -175,3 +183,35 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="Folder of an earlier 
 
     metrics = evaluate_run(run_dir, data_dir, console)
     console.print(_summary(run_dir, metrics))
+
+
+@app.command("compare", cls=SpreadListCommand)
+def compare(dataset: Annotated[DatasetName, typer.Argument(help="digits, fashion-mnist or cifar10.")],
+            model: Annotated[ModelName, typer.Option("--model", help="Architecture both backends build: "
+                                                     f"{', '.join(NUMPY_MODELS)}.")] = ModelName.notes_digits, epochs: Epochs = None, batch_size: Batch = None,
+            lr: Lr = None, l2: L2 = None,
+            seeds: Annotated[Optional[List[int]], typer.Option("--seeds", help="Seeds; each trains both "
+                                                               "backends (several values after one flag).")] = None,
+            split_seed: SplitSeed = 0,
+            amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision for the torch runs (off: "
+                                              "float32 in both backends).")] = False,
+            data_dir: DataDir = None, out: Out = Path("runs")) -> None:
+    """Train one recipe with the torch and the numpy backend (same seed, split, epochs, initial weights) and
+    tabulate accuracy, training time and their ratio."""
+    from pinn.vision.compare import compare_backends
+    from pinn.vision.config import default_config
+
+    cfg = default_config(dataset, model, epochs=epochs, batch_size=batch_size, lr=lr, l2=l2, split_seed=split_seed,
+                         amp=amp, device="cpu", data_dir=str(data_dir) if data_dir else None)
+    run_dir, _, summary = compare_backends(cfg, seeds or [0], out, console)
+    table = Table(title=f"pinn classify compare {dataset.value} ({cfg.model.value}, {cfg.epochs} epochs)",
+                  header_style="bold")
+    for column in ("backend", "runs", "test accuracy", "training s (wall)", "training s (CPU)", "numpy / torch"):
+        table.add_column(column, justify="left" if column == "backend" else "right")
+    for name, s in summary["backends"].items():
+        ratio = f"{s['train_seconds_ratio']:.2f} wall, {s['cpu_seconds_ratio']:.2f} CPU" if name == "numpy" else ""
+        table.add_row(name, str(s["runs"]), f"{s['test_accuracy_mean']:.2%} +- {s['test_accuracy_std']:.2%}",
+                      f"{s['train_seconds_mean']:.1f}", f"{s['cpu_seconds_mean']:.1f}", ratio)
+    console.print(table)
+    console.print(f"same initial weights: max logit difference {summary['forward_agreement']:.1e} (relative); "
+                  f"comparison in {run_dir}")

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from pinn.choices import Optimizer, Schedule
 from pinn.errors import PinnError
 from pinn.vision.augment import Augmentation
+from pinn.vision.backend import NUMPY_MODELS, Backend
 from pinn.vision.datasets import DatasetName
 from pinn.vision.distributed import Device
 from pinn.vision.models import ModelName, resolve_model
@@ -31,7 +32,8 @@ class ClassifyConfig:
     training images held out for validation and early stopping; patience: epochs without a better
     validation accuracy before stopping (0 = never stop early; when on, the best epoch's weights are kept);
     seed: initialisation, batch order, augmentation and dropout; split_seed: the digits train/test split;
-    batch_size: images per optimizer step summed over all torchrun processes.
+    batch_size: images per optimizer step summed over all torchrun processes; backend: the framework that
+    computes the network and its training step (see :mod:`pinn.vision.backend`).
     """
 
     dataset: DatasetName
@@ -56,6 +58,7 @@ class ClassifyConfig:
     device: Device = Device.auto
     amp: bool = True
     data_dir: str | None = None
+    backend: Backend = Backend.torch
 
     @property
     def augmentation(self) -> Augmentation:
@@ -81,6 +84,11 @@ class ClassifyConfig:
                             "adam or adamw for image classification")
         if self.model is ModelName.default:
             problems.append("model must be resolved (use default_config)")
+        elif self.backend is Backend.numpy and self.model.value not in NUMPY_MODELS:
+            problems.append(f"--backend numpy builds {', '.join(NUMPY_MODELS)}; {self.model.value} needs "
+                            "--backend torch")
+        if self.backend is Backend.numpy and self.device is Device.cuda:
+            problems.append("--backend numpy computes on the CPU: drop --device cuda")
         if problems:
             raise PinnError("; ".join(problems))
         return self
@@ -125,7 +133,7 @@ def default_config(dataset: DatasetName, model: ModelName = ModelName.default,
 
 
 _ENUM_FIELDS = {"dataset": DatasetName, "model": ModelName, "optimizer": Optimizer, "schedule": Schedule,
-                "device": Device}
+                "device": Device, "backend": Backend}
 
 
 def _as_enums(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,9 +23,10 @@ from rich.console import Console
 from pinn.errors import PinnError
 from pinn.runs import new_run_dir, write_csv, write_json
 from pinn.vision import plots
+from pinn.vision.backend import Backend
 from pinn.vision.config import ClassifyConfig, config_from_json
 from pinn.vision.datasets import DatasetName, ImageSet, describe, load_images
-from pinn.vision.distributed import Cluster, setup, teardown, wait_for_all
+from pinn.vision.distributed import Cluster, Device, setup, teardown, wait_for_all
 from pinn.vision.download import one_line
 from pinn.vision.models import build_model, count_parameters
 from pinn.vision.train import (
@@ -37,6 +38,11 @@ from pinn.vision.train import (
     to_device,
     train_classifier,
 )
+
+
+def compute_device(cfg: ClassifyConfig) -> Device:
+    """The device option of ``cfg``, except that the numpy backend always computes on the CPU."""
+    return Device.cpu if cfg.backend is Backend.numpy else cfg.device
 
 
 def load_for(cfg: ClassifyConfig, cluster: Cluster, console: Console | None) -> ImageSet:
@@ -89,7 +95,7 @@ def classify(cfg: ClassifyConfig, out_root: Path, console: Console | None = None
              resume_dir: Path | None = None) -> tuple[Path | None, dict[str, Any]]:
     """Train and evaluate ``cfg``; returns (run folder, metrics) on rank 0 and (None, metrics) elsewhere."""
     started = time.perf_counter()
-    cluster = setup(cfg.device)
+    cluster = setup(compute_device(cfg))
     try:
         images = load_for(cfg, cluster, console)
         resume = load_checkpoint(resume_dir) if resume_dir is not None else None
@@ -99,7 +105,8 @@ def classify(cfg: ClassifyConfig, out_root: Path, console: Console | None = None
                        else new_run_dir(out_root, f"classify-{cfg.dataset.value}"))
             write_json(run_dir / "config.json", cfg)
             if console:
-                console.print(f"{describe(images)}; model {cfg.model.value}; {cluster.world_size} process(es) on "
+                console.print(f"{describe(images)}; model {cfg.model.value} ({cfg.backend.value} backend); "
+                              f"{cluster.world_size} process(es) on "
                               f"{cluster.device}, {precision_name(cfg, cluster.device)}; run folder {run_dir}",
                               highlight=False)
                 if resume:
@@ -110,11 +117,12 @@ def classify(cfg: ClassifyConfig, out_root: Path, console: Console | None = None
         metrics = test_metrics(logits, images.y_test, images.class_names)
         history = outcome.history
         metrics.update({
-            "dataset": cfg.dataset.value, "model": cfg.model.value, "parameters": count_parameters(outcome.model),
+            "dataset": cfg.dataset.value, "model": cfg.model.value, "backend": cfg.backend.value,
+            "parameters": count_parameters(outcome.model),
             "epochs_run": len(history), "best_epoch": outcome.best_epoch,
             "final_train_accuracy": history[-1]["train_accuracy"] if history else None,
             "final_val_accuracy": history[-1]["val_accuracy"] if history else None,
-            "train_seconds": outcome.train_seconds,
+            "train_seconds": outcome.train_seconds, "train_cpu_seconds": outcome.train_cpu_seconds,
             "images_per_second": (sum(h["images_per_second"] * h["seconds"] for h in history) /
                                   max(sum(h["seconds"] for h in history), 1e-9)) if history else None,
             "total_seconds": time.perf_counter() - started, "processes": cluster.world_size,
@@ -159,21 +167,28 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, console: Console |
     if data_dir is not None:
         cfg = dataclasses.replace(cfg, data_dir=str(data_dir))
     state = load_checkpoint(run_dir)
-    cluster = Cluster(0, 1, torch.device("cuda" if torch.cuda.is_available() and cfg.device.value != "cpu" else "cpu"))
+    use_cuda = torch.cuda.is_available() and compute_device(cfg) is not Device.cpu
+    cluster = Cluster(0, 1, torch.device("cuda" if use_cuda else "cpu"))
     images = load_for(cfg, cluster, console)
     best = state["best"].get("model")
     weights = best if cfg.patience > 0 and best is not None else state["model"]
     c = images.image_shape[0]
     model = build_model(cfg.model, images.image_shape, images.n_classes, [0.0] * c, [1.0] * c, cfg.dropout)
+    if cfg.backend is Backend.numpy:
+        from pinn.vision.scratch_backend import classifier_from_torch
+
+        model = classifier_from_torch(model)
     try:
         model.load_state_dict(weights)
-    except RuntimeError as exc:
+    except (RuntimeError, PinnError) as exc:
         raise PinnError(f"the checkpoint in {run_dir} does not match model {cfg.model.value}: "
                         f"{one_line(exc)[:200]}") from None
-    model = to_device(model, cluster.device)
+    if cfg.backend is Backend.torch:
+        model = to_device(model, cluster.device)
     logits = predict_logits(model, images.x_test, cluster, cfg)
     metrics = test_metrics(logits, images.y_test, images.class_names)
-    metrics.update({"dataset": cfg.dataset.value, "model": cfg.model.value, "epoch": state["epoch"],
+    metrics.update({"dataset": cfg.dataset.value, "model": cfg.model.value, "backend": cfg.backend.value,
+                    "epoch": state["epoch"],
                     "weights": "best" if weights is not state["model"] else "last"})
     write_json(run_dir / "evaluation.json", metrics)
     return metrics

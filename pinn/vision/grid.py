@@ -24,7 +24,7 @@ from pinn.errors import PinnError
 from pinn.runs import new_run_dir, write_csv, write_json
 from pinn.vision.config import ClassifyConfig
 from pinn.vision.distributed import Cluster, all_sum, setup, teardown, wait_for_all
-from pinn.vision.experiment import load_for
+from pinn.vision.experiment import compute_device, load_for
 from pinn.vision.plots import plot_heatmap
 from pinn.vision.train import predict_logits, score, train_classifier
 
@@ -108,7 +108,7 @@ def run_grid(cfg: ClassifyConfig, lrs: Sequence[float], l2s: Sequence[float], ou
     """The whole grid command: data, run folder (rank 0), search, CSV, heat maps and a grid.json summary."""
     check_grid(lrs, l2s)
     started = time.perf_counter()
-    cluster = setup(cfg.device)
+    cluster = setup(compute_device(cfg))
     try:
         images = load_for(cfg, cluster, console)
         run_dir = new_run_dir(out_root, f"grid-{cfg.dataset.value}") if cluster.is_main else None

@@ -1,5 +1,9 @@
 """The classifier training loop: set up, loop over epochs, log, checkpoint; and batched evaluation.
 
+The loop is shared by both backends (:mod:`pinn.vision.backend`): a backend supplies only the network and
+its training step (:class:`Trainer`; torch here, NumPy in :mod:`pinn.vision.scratch_backend`), and both
+see the same batches in the same order, the same augmentations and the same learning-rate schedule.
+
 Minimises the mean cross-entropy of softmax(logits) (optionally label-smoothed) plus
 lambda * sum ||W||^2 over convolution kernels and dense weights, by mini-batch steps of a framework
 optimizer with a per-batch learning-rate schedule. Each epoch draws its batch order, augmentations and
@@ -17,7 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +34,7 @@ from pinn.errors import PinnError
 from pinn.optim import make_optimizer, make_scheduler, scheduler_step
 from pinn.runs import save_checkpoint, to_json
 from pinn.vision.augment import augment
+from pinn.vision.backend import Backend
 from pinn.vision.config import ClassifyConfig
 from pinn.vision.datasets import ImageSet, split_validation
 from pinn.vision.distributed import Cluster, all_sum, gather_rows
@@ -44,13 +49,15 @@ HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accura
 
 @dataclass
 class Outcome:
-    """A trained model and its record: one dict per epoch with the keys of HISTORY_KEYS."""
+    """A trained model (a torch module, or a NumPy network behind the same interface) and its record: one
+    dict per epoch with the keys of HISTORY_KEYS."""
 
-    model: nn.Module
+    model: Any
     history: list[dict[str, float]]
     best_epoch: int
     train_seconds: float
     diverged: bool = False
+    train_cpu_seconds: float = 0.0  # CPU time of this process in the training steps (this session only)
 
 
 def channel_stats(x: torch.Tensor) -> tuple[list[float], list[float]]:
@@ -99,7 +106,10 @@ def _autocast(cfg: ClassifyConfig, device: torch.device):
 
 
 def precision_name(cfg: ClassifyConfig, device: torch.device) -> str:
-    """'float32', or the autocast type used for convolutions and dense layers."""
+    """'float32', or the autocast type used for convolutions and dense layers; 'float32 (numpy)' for the
+    numpy backend."""
+    if cfg.backend is Backend.numpy:
+        return "float32 (numpy)"
     dtype = _autocast(cfg, device)[1]
     return "float32" if dtype is None else f"mixed {str(dtype).removeprefix('torch.')}"
 
@@ -165,16 +175,113 @@ def _epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     return (seed * 1_000_003 + epoch * 7919 + rank * 104_729) % (2**63 - 1)
 
 
+class Trainer(Protocol):
+    """What the shared training loop needs from a backend: the network and its training step.
+
+    ``model`` is called on float images (b, C, H, W) in [0, 1] and returns logits (b, K); it has
+    ``train()``/``eval()``, ``state_dict()``/``load_state_dict()`` (torch tensors, nn.Sequential's keys) and
+    ``parameters()``. Everything else of a run (data, batches, augmentation, validation, history, early
+    stopping, checkpoints) is the loop's.
+    """
+
+    model: Any
+
+    def start_epoch(self, seed: int) -> None:
+        """Seed the epoch's dropout draws."""
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step on images x (b, C, H, W) and labels y (b,); returns the batch's mean
+        cross-entropy (without the L2 term) and the logits (b, K), both detached."""
+
+    def end_epoch(self, metric: float) -> None:
+        """Advance a reduce-on-plateau schedule with the epoch's validation (or training) loss."""
+
+    @property
+    def lr(self) -> float:
+        """The current learning rate."""
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """The optimizer's state for the checkpoint (tensors and plain values only)."""
+
+    def resume(self, checkpoint: dict[str, Any], history: list[dict[str, float]]) -> None:
+        """Load weights and optimizer state of ``checkpoint`` and replay the schedule of its epochs."""
+
+
+class TorchTrainer:
+    """The torch backend: the network on its device, the framework optimizer and schedule, mixed precision,
+    and DistributedDataParallel under torchrun."""
+
+    def __init__(self, cfg: ClassifyConfig, images: ImageSet, mean: list[float], std: list[float],
+                 cluster: Cluster, steps_per_epoch: int) -> None:
+        self.cfg, self.steps_per_epoch = cfg, steps_per_epoch
+        model = build_model(cfg.model, images.image_shape, images.n_classes, mean, std, cfg.dropout)
+        self.model = to_device(model, cluster.device)
+        self.opt = make_optimizer(cfg.optimizer, self.model.parameters(), cfg.lr, weight_decay=0.0,
+                                  momentum=cfg.momentum)
+        self.scheduler = _scheduler(cfg, self.opt, steps_per_epoch)
+        self.net = self.model
+        if cluster.distributed:
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=[cluster.device.index]
+                                                           if cluster.device.type == "cuda" else None)
+        self.amp, amp_dtype = _autocast(cfg, cluster.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is torch.float16)
+        self.weights = penalized_weights(self.model)
+
+    def start_epoch(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.cfg
+        with self.amp:
+            logits = self.net(x)  # (b, K)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        objective = loss + cfg.l2 * sum(w.square().sum() for w in self.weights) if cfg.l2 > 0 else loss
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(objective).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        if cfg.schedule is not Schedule.plateau and self.scheduler is not None:
+            self.scheduler.step()
+        return loss.detach(), logits.detach()
+
+    def end_epoch(self, metric: float) -> None:
+        if self.cfg.schedule is Schedule.plateau:
+            scheduler_step(self.scheduler, metric)
+
+    @property
+    def lr(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def optimizer_state(self) -> dict[str, Any]:
+        return self.opt.state_dict()
+
+    def resume(self, checkpoint: dict[str, Any], history: list[dict[str, float]]) -> None:
+        self.model.load_state_dict(checkpoint["model"])
+        self.opt.load_state_dict(checkpoint["optimizer"])
+        _fast_forward(self.scheduler, self.cfg, checkpoint["epoch"], self.steps_per_epoch, history)
+
+
+def make_trainer(cfg: ClassifyConfig, images: ImageSet, mean: list[float], std: list[float], cluster: Cluster,
+                 steps_per_epoch: int) -> Trainer:
+    """The backend of ``cfg``: its network (initial weights drawn from the current torch seed, identical
+    for both backends) and its training step."""
+    if cfg.backend is Backend.numpy:
+        from pinn.vision.scratch_backend import NumpyTrainer
+
+        return NumpyTrainer(cfg, images, mean, std, cluster, steps_per_epoch)
+    return TorchTrainer(cfg, images, mean, std, cluster, steps_per_epoch)
+
+
 def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, run_dir: Path | None = None,
                      console: Console | None = None, resume: dict[str, Any] | None = None,
                      stop_on_divergence: bool = True) -> Outcome:
-    """Train the model of ``cfg`` on ``images.x_train`` (less the validation share).
+    """Train the model of ``cfg`` on ``images.x_train`` (less the validation share) with its backend.
 
     Writes ``run_dir/checkpoint.pt`` after every epoch (main process only, when run_dir is given);
     ``resume`` is a loaded checkpoint to continue from. A non-finite loss ends training: with
     ``stop_on_divergence`` it raises PinnError (the last good checkpoint stays), else the outcome is flagged.
     """
-    # --- set up: data split, model, optimizer, schedule
+    # --- set up: data split, backend (network, optimizer, schedule)
     x_fit, y_fit, x_val, y_val = split_validation(images.x_train, images.y_train, cfg.val_fraction, cfg.seed)
     if min(len(y_fit), cfg.batch_size) < cluster.world_size:
         raise PinnError(f"a batch of {min(len(y_fit), cfg.batch_size)} images cannot be shared by "
@@ -182,39 +289,29 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
     x_fit, y_fit = x_fit.to(cluster.device), y_fit.to(cluster.device)  # uint8: even CIFAR-10 is 150 MB
     torch.manual_seed(cfg.seed)
     mean, std = channel_stats(x_fit)
-    model = build_model(cfg.model, images.image_shape, images.n_classes, mean, std, cfg.dropout)
-    model = to_device(model, cluster.device)
-    opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, weight_decay=0.0, momentum=cfg.momentum)
     batch = min(cfg.batch_size, len(y_fit))
     steps = len(y_fit) // batch
-    scheduler = _scheduler(cfg, opt, steps)
+    trainer = make_trainer(cfg, images, mean, std, cluster, steps)
+    model = trainer.model
     history: list[dict[str, float]] = []
     best = {"epoch": 0, "val_accuracy": -1.0, "val_loss": math.inf, "model": None}
     if resume is not None:
-        model.load_state_dict(resume["model"])
-        opt.load_state_dict(resume["optimizer"])
         history = list(resume["history"])[: resume["epoch"]]
         best = dict(resume["best"])
-        _fast_forward(scheduler, cfg, resume["epoch"], steps, history)
-    net = model
-    if cluster.distributed:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[cluster.device.index]
-                                                  if cluster.device.type == "cuda" else None)
-    amp, amp_dtype = _autocast(cfg, cluster.device)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is torch.float16)
-    weights = penalized_weights(model)
+        trainer.resume(resume, history)
     aug = cfg.augmentation
     show = console is not None and cluster.is_main
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}  {task.fields[ips]:.0f} img/s"),
                TimeElapsedColumn())
     train_seconds = sum(h["seconds"] for h in history)
+    train_cpu_seconds = 0.0
     diverged = False
 
     # --- loop
     with Progress(*columns, console=console, disable=not show, transient=True) as progress:
         for epoch in range(len(history), cfg.epochs):
-            torch.manual_seed(_epoch_seed(cfg.seed, epoch, cluster.rank))  # dropout draws
+            trainer.start_epoch(_epoch_seed(cfg.seed, epoch, cluster.rank))  # dropout draws
             order = torch.randperm(len(y_fit), generator=torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch)))
             order = order.to(cluster.device)
             gen = torch.Generator(device=cluster.device).manual_seed(_epoch_seed(cfg.seed, epoch, cluster.rank) + 1)
@@ -223,25 +320,16 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
             correct = torch.zeros((), device=cluster.device, dtype=torch.long)
             count = 0
             model.train()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             for step in range(steps):
                 idx = order[step * batch:(step + 1) * batch][cluster.rank::cluster.world_size]
                 x = as_input(x_fit[idx], cluster.device)  # (b, C, H, W) in [0, 1]
                 y = y_fit[idx].to(cluster.device, non_blocking=True)
                 if aug.active:
                     x = augment(x, aug, gen)
-                with amp:
-                    logits = net(x)  # (b, K)
-                    loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-                objective = loss + cfg.l2 * sum(w.square().sum() for w in weights) if cfg.l2 > 0 else loss
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(objective).backward()
-                scaler.step(opt)
-                scaler.update()
-                if cfg.schedule is not Schedule.plateau and scheduler is not None:
-                    scheduler.step()
-                loss_sum += loss.detach() * len(y)
-                correct += (logits.detach().argmax(1) == y).sum()
+                loss, logits = trainer.step(x, y)
+                loss_sum += loss * len(y)
+                correct += (logits.argmax(1) == y).sum()
                 count += len(y)
                 if step % 10 == 0 or step == steps - 1:
                     mean_loss = loss_sum.item() / count
@@ -253,7 +341,7 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
                         progress.update(task, completed=step + 1, loss=mean_loss, acc=correct.item() / count,
                                         ips=rate)
             sums = torch.tensor([loss_sum.item(), correct.item(), count], dtype=torch.float64)
-            seconds = time.perf_counter() - start
+            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
             progress.remove_task(task)
             totals = all_sum(sums, cluster)
             diverged = not math.isfinite(totals[0].item())
@@ -263,13 +351,13 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
                                     f"(now {cfg.lr:g}) or --l2; the checkpoint of the last good epoch is kept")
                 break
             train_seconds += seconds
+            train_cpu_seconds += cpu_seconds
             val_loss, val_acc = (score(predict_logits(model, x_val, cluster, cfg), y_val) if len(y_val)
                                  else (math.nan, math.nan))
-            if cfg.schedule is Schedule.plateau:
-                scheduler_step(scheduler, val_loss if math.isfinite(val_loss) else totals[0].item() / totals[2].item())
+            trainer.end_epoch(val_loss if math.isfinite(val_loss) else totals[0].item() / totals[2].item())
             record = {"epoch": epoch + 1, "train_loss": totals[0].item() / totals[2].item(),
                       "train_accuracy": totals[1].item() / totals[2].item(), "val_loss": val_loss,
-                      "val_accuracy": val_acc, "lr": opt.param_groups[0]["lr"], "seconds": seconds,
+                      "val_accuracy": val_acc, "lr": trainer.lr, "seconds": seconds,
                       "images_per_second": totals[2].item() / seconds}
             history.append(record)
             better = val_acc > best["val_accuracy"] or (val_acc == best["val_accuracy"] and val_loss < best["val_loss"])
@@ -285,7 +373,7 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
                               f"{record['images_per_second']:.0f} img/s  {seconds:.1f} s", highlight=False)
             if run_dir is not None and cluster.is_main:
                 save_checkpoint(run_dir / CHECKPOINT, {
-                    "model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                    "model": model.state_dict(), "optimizer": trainer.optimizer_state(), "epoch": epoch + 1,
                     "history": history, "best": best, "config": to_json(cfg)})
             if cfg.patience > 0 and math.isfinite(val_acc) and epoch + 1 - best["epoch"] >= cfg.patience:
                 if show:
@@ -295,7 +383,7 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
     if cfg.patience > 0 and best.get("model") is not None:
         model.load_state_dict(best["model"])
     best_epoch = best["epoch"] if best["epoch"] else len(history)
-    return Outcome(model, history, best_epoch, train_seconds, diverged)
+    return Outcome(model, history, best_epoch, train_seconds, diverged, train_cpu_seconds)
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
