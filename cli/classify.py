@@ -17,12 +17,10 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from cli.console import console
-from pinn.choices import Optimizer, Schedule
+from pinn.choices import Backend, Device, Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.vision.backend import NUMPY_MODELS, Backend
-from pinn.vision.datasets import DatasetName
-from pinn.vision.distributed import Device
-from pinn.vision.models import ModelName
+from pinn.vision.backend import NUMPY_MODELS
+from pinn.vision.names import DatasetName, ModelName
 
 SPREAD_OPTIONS = ("--grid-lr", "--grid-l2", "--seeds")
 

@@ -48,7 +48,11 @@ def expand_multi_values(args: Sequence[str], multi: set[str]) -> list[str]:
                 values.append(args[k])
                 k += 1
             parts = [p for v in values for p in (v.split(",") if "," in v else [v]) if p != ""]
-            out += [x for p in parts for x in (name, p)] if parts else [name]
+            if not parts:
+                from pinn.errors import PinnError
+
+                raise PinnError(f"{name} was given no values; give one or more after the flag")
+            out += [x for p in parts for x in (name, p)]
             continue
         out.append(token)
         k += 1
@@ -103,11 +107,11 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of random weights, po
 
 def option(name: str, annotation: Any, default: Any = None, **info: Any) -> inspect.Parameter:
     """A keyword parameter for a generated command: ``--name`` with typer's option ``info``."""
-    flag = info.pop("flag", "--" + name.replace("_", "-"))
+    flags = info.pop("flags", ("--" + name.replace("_", "-"),))
     if "help" in info:
         info["help"] = escape(info["help"])
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                             annotation=Annotated[annotation, typer.Option(flag, **info)])
+                             annotation=Annotated[annotation, typer.Option(*flags, **info)])
 
 
 def spec_parameters(spec: ODESpec, interval: bool = True, only_rhs: bool = False) -> list[inspect.Parameter]:
@@ -151,15 +155,16 @@ def generated_command(params: list[inspect.Parameter], body: Callable[..., None]
                       name: str) -> Callable[..., None]:
     """A command function with the given options (typer reads ``__signature__``) that calls ``body``."""
 
-    def command(**options: Any) -> None:
-        body(**options)
+    def command(*args: Any, **options: Any) -> None:
+        body(*args, **options)
 
     names = [p.name for p in params]
     clash = sorted({n for n in names if names.count(n) > 1})
     if clash:
         raise ValueError(f"command {name}: option {clash[0]!r} is defined twice (a problem parameter named like a "
                          "shared option?)")
-    command.__signature__ = inspect.Signature(sorted(params, key=lambda p: p.default is not inspect.Parameter.empty))
+    command.__signature__ = inspect.Signature(sorted(params, key=lambda p: (p.kind, p.default is not
+                                                                             inspect.Parameter.empty)))
     command.__doc__ = doc
     command.__name__ = name.replace("-", "_")
     return command

@@ -103,3 +103,10 @@ class FitMethod(str, enum.Enum):
 
     lm = "lm"
     adam = "adam"
+
+
+class Backend(str, enum.Enum):
+    """torch: PyTorch (mixed precision, CUDA, torchrun); numpy: pinn.scratch in float32 on one CPU core."""
+
+    torch = "torch"
+    numpy = "numpy"

@@ -17,7 +17,6 @@ MULTI = {"--unknown", "--guess", "--harmonics"}
     (["--harmonics=7", "--out", "x"], ["--harmonics", "7", "--out", "x"]),
     (["--unknown", "a", "--", "--unknown", "b"], ["--unknown", "a", "--", "--unknown", "b"]),
     (["--ic", "-8", "7", "27"], ["--ic", "-8", "7", "27"]),
-    (["--unknown"], ["--unknown"]),
 ])
 def test_multi_value_options_take_several_values_after_one_flag(args: list[str], expected: list[str]) -> None:
     assert expand_multi_values(args, MULTI) == expected
@@ -40,3 +39,10 @@ def test_every_registered_problem_has_solve_and_simulate_commands(runner) -> Non
             assert result.exit_code == 0, (command, spec.name, result.output)
             for p in spec.parameters:
                 assert p.option in result.output, (command, spec.name, p.option)
+
+
+def test_a_list_option_without_values_is_one_clear_error() -> None:
+    from pinn.errors import PinnError
+
+    with pytest.raises(PinnError, match="--unknown was given no values"):
+        expand_multi_values(["--unknown", "--out", "x"], MULTI)

@@ -19,7 +19,8 @@ from pinn.vision.backend import NUMPY_MODELS
 from pinn.vision.config import default_config
 from pinn.vision.datasets import load_digits
 from pinn.vision.distributed import Cluster
-from pinn.vision.models import ModelName, build_model
+from pinn.vision.models import build_model
+from pinn.vision.names import ModelName
 from pinn.vision.scratch_backend import classifier_from_torch
 from pinn.vision.train import load_checkpoint, predict_logits, score, train_classifier
 

@@ -63,12 +63,21 @@ def test_rollout_failures_are_one_line(lorenz_run, tmp_path):
     assert_one_line_error(invoke("surrogate", "train", "pendulum"), "unknown problem")
 
 
-@pytest.mark.parametrize("extra", [["--model", "sindy"], ["--model", "gru", "--window", "3", "--epochs", "1"]])
+@pytest.mark.parametrize("extra", [["--model", "sindy"], ["--model", "gru", "--window", "3", "--epochs", "1"],
+                                   ["--model", "rnn", "--window", "3", "--epochs", "1"],
+                                   ["--model", "rnn", "--backend", "numpy", "--window", "3", "--epochs", "1"]])
 def test_train_sindy_and_recurrent(tmp_path, extra):
     result = invoke("surrogate", "train", "lorenz", *extra, *TINY, "--out", tmp_path)
     assert result.exit_code == 0, result.output
     (folder,) = tmp_path.iterdir()
     assert (folder / "metrics.json").is_file()
+    rolled = invoke("surrogate", "rollout", folder, "--ic", "1", "-2", "3", "--t-final", "0.5")
+    assert rolled.exit_code == 0, rolled.output
+
+
+def test_numpy_backend_is_for_the_from_scratch_recurrent_nets_only():
+    assert_one_line_error(invoke("surrogate", "train", "lorenz", "--model", "mlp", "--backend", "numpy"),
+                          "--backend numpy")
 
 
 def test_oscillator_surrogate_sees_the_drive(tmp_path):
@@ -97,9 +106,11 @@ def test_sweep_command_runs_and_resumes(tmp_path):
 
 def test_sweep_bad_grids_are_one_line():
     assert_one_line_error(invoke("sweep", "lorenz", "--width", "--depth", "1"), "no values")
-    assert_one_line_error(invoke("sweep", "lorenz", "--colour", "red"), "no such option --colour")
+    assert_one_line_error(invoke("sweep", "lorenz", "--colour", "red"), "--colour")
     assert_one_line_error(invoke("sweep", "lorenz", "--epochs", "2"), "at least one grid axis")
-    assert_one_line_error(invoke("sweep", "lorenz", "--activation", "swish"), "bad value")
+    assert_one_line_error(invoke("sweep", "lorenz", "--activation", "swish"), "swish")
+    assert_one_line_error(invoke("sweep", "lorenz", "--width", "4", "--jobs", "64"), "--jobs")
+    assert_one_line_error(invoke("sweep", "lorenz", "--width", "4", "--heatmap", "width,colour"), "--heatmap")
 
 
 FAST = ["--trajectories", "4", "--test-trajectories", "2", "--t-final", "2", "--horizon", "2", "--no-reference-span"]

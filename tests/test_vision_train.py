@@ -10,12 +10,13 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.vision import train as train_module
-from pinn.vision.augment import Augmentation, augment, cutout, translate
+from pinn.vision.augment import augment, cutout, translate
 from pinn.vision.config import default_config
 from pinn.vision.datasets import load_digits
 from pinn.vision.distributed import Cluster, gather_rows
 from pinn.vision.grid import run_grid
-from pinn.vision.models import ModelName, build_model, penalized_weights
+from pinn.vision.models import build_model, penalized_weights
+from pinn.vision.names import Augmentation, ModelName
 from pinn.vision.train import load_checkpoint, predict_logits, score, train_classifier
 
 CPU = Cluster(0, 1, torch.device("cpu"))

@@ -17,7 +17,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from pinn.choices import Activation, DType, Optimizer, Schedule
+from pinn import checks
+from pinn.choices import Activation, Backend, DType, Optimizer, Schedule
 from pinn.errors import PinnError
 
 
@@ -28,6 +29,7 @@ class SurrogateKind(str, enum.Enum):
     mlp = "mlp"
     lstm = "lstm"
     gru = "gru"
+    rnn = "rnn"
     sindy = "sindy"
     random_features = "random-features"
     polynomial = "polynomial"
@@ -37,11 +39,11 @@ class SurrogateKind(str, enum.Enum):
     @property
     def trained_network(self) -> bool:
         """MLP, LSTM or GRU: fitted by gradient-based training."""
-        return self in (SurrogateKind.mlp, SurrogateKind.lstm, SurrogateKind.gru)
+        return self in (SurrogateKind.mlp, SurrogateKind.lstm, SurrogateKind.gru, SurrogateKind.rnn)
 
     @property
     def recurrent(self) -> bool:
-        return self in (SurrogateKind.lstm, SurrogateKind.gru)
+        return self in (SurrogateKind.lstm, SurrogateKind.gru, SurrogateKind.rnn)
 
 
 class FlowForm(str, enum.Enum):
@@ -83,6 +85,8 @@ RECIPES: dict[SurrogateKind, dict[str, Any]] = {
     SurrogateKind.lstm: dict(width=64, depth=1, window=10, optimizer=Optimizer.adam, schedule=Schedule.cosine,
                              epochs=40, batch_size=256, stride=2, precision=DType.float32),
     SurrogateKind.gru: dict(width=64, depth=1, window=10, optimizer=Optimizer.adam, schedule=Schedule.cosine,
+                            epochs=40, batch_size=256, stride=2, precision=DType.float32),
+    SurrogateKind.rnn: dict(width=64, depth=1, window=10, optimizer=Optimizer.adam, schedule=Schedule.cosine,
                             epochs=40, batch_size=256, stride=2, precision=DType.float32),
     SurrogateKind.sindy: dict(degree=2, window=1),
     SurrogateKind.random_features: dict(features=2000, feature_map=FeatureMap.tanh, feature_scale=0.2, stride=2,
@@ -126,6 +130,7 @@ def _at_least(name: str, value: Optional[int], low: int) -> None:
 class SurrogateConfig:
     """Every option of ``pinn surrogate train`` (None: the model's recipe or the problem's default).
 
+    backend: torch, or numpy for the from-scratch rnn and lstm (pinn.scratch).
     Data: trajectories (train + validation), test_trajectories, dt, t_final, data (an NPZ to read instead of
     simulating), integrator, seed. Evaluation: horizon (time units of the test rollouts), lyapunov
     (lambda_max), estimate_lyapunov (Benettin), reference_span (measure the Taylor/DOP853 agreement span).
@@ -139,6 +144,7 @@ class SurrogateConfig:
     """
 
     model: SurrogateKind = SurrogateKind.mlp
+    backend: Backend = Backend.torch
     observe: Observation = Observation.state
     trajectories: Optional[int] = None
     test_trajectories: Optional[int] = None
@@ -187,7 +193,7 @@ class SurrogateConfig:
     out: str = "runs"
 
     def __post_init__(self) -> None:
-        for name, enum_type in (("model", SurrogateKind), ("observe", Observation), ("integrator", Integrator),
+        for name, enum_type in (("model", SurrogateKind), ("backend", Backend), ("observe", Observation), ("integrator", Integrator),
                                 ("form", FlowForm), ("activation", Activation), ("optimizer", Optimizer),
                                 ("schedule", Schedule), ("precision", DType), ("feature_map", FeatureMap)):
             value = getattr(self, name)
@@ -213,6 +219,9 @@ class SurrogateConfig:
         if self.window is not None and self.window > 1 and not kind.recurrent:
             raise PinnError("--window is for lstm and gru; other models read one state (a reservoir reads "
                             "--warmup states)")
+        if self.backend is Backend.numpy and kind not in (SurrogateKind.rnn, SurrogateKind.lstm):
+            raise PinnError(f"--backend numpy trains the from-scratch rnn and lstm; use --backend torch for "
+                            f"--model {kind.value}")
         if self.observe is Observation.lifted128 and kind is not SurrogateKind.autoencoder:
             raise PinnError("--observe lifted128 is for --model autoencoder (the other models see the state)")
         if kind is SurrogateKind.autoencoder and self.observe is not Observation.lifted128:
@@ -269,3 +278,77 @@ class RolloutConfig:
                 raise PinnError(f"--ic must be finite numbers, got {self.ic}")
         if not Path(self.run).is_dir():
             raise PinnError(f"no run folder at {self.run}")
+
+
+class SweepAxis(str, enum.Enum):
+    """Axes a sweep can vary: network shape, activation, optimizer, schedule, regularisation, form."""
+
+    width = "width"
+    depth = "depth"
+    activation = "activation"
+    optimizer = "optimizer"
+    schedule = "schedule"
+    weight_decay = "weight_decay"
+    dropout = "dropout"
+    lr = "lr"
+    batch_size = "batch_size"
+    form = "form"
+
+
+AXIS_TYPES: dict[SweepAxis, Any] = {
+    SweepAxis.width: int, SweepAxis.depth: int, SweepAxis.batch_size: int,
+    SweepAxis.weight_decay: float, SweepAxis.dropout: float, SweepAxis.lr: float,
+    SweepAxis.activation: Activation, SweepAxis.optimizer: Optimizer, SweepAxis.schedule: Schedule,
+    SweepAxis.form: FlowForm,
+}
+"""The type of each axis's values (a parser of one command-line value)."""
+
+
+@dataclass(frozen=True)
+class SweepCommand:
+    """Everything ``pinn sweep PROBLEM`` was asked: the grid (axis, raw values) and the settings shared by
+    every point (epochs, stride, data set size, rollout horizon, precision, seed), the parallel ``jobs``, the
+    heat maps to draw (pairs of axes) and the sweep folder (None: runs/sweep-PROBLEM; re-running on a folder
+    skips its finished points)."""
+
+    problem: str
+    grid: tuple[tuple[SweepAxis, tuple[str, ...]], ...]
+    jobs: int = 1
+    epochs: int = 15
+    stride: int = 4
+    trajectories: Optional[int] = None
+    test_trajectories: Optional[int] = None
+    t_final: Optional[float] = None
+    horizon: float = 0.0
+    lyapunov: float = 0.906
+    seed: int = 0
+    precision: str = "float32"
+    heatmaps: tuple[tuple[str, str], ...] = ()
+    out: Optional[Path] = None
+
+    def __post_init__(self) -> None:
+        import os
+
+        if not self.grid:
+            raise PinnError("give at least one grid axis, e.g. --width 16 64 256 (see --help)")
+        cores = os.cpu_count() or 1
+        checks.count("jobs", self.jobs, 1, cores)
+        checks.count("epochs", self.epochs, 1, 100_000)
+        checks.count("stride", self.stride, 1, 100_000)
+        if self.trajectories is not None:
+            checks.count("trajectories", self.trajectories, 2, 100_000)
+        if self.test_trajectories is not None:
+            checks.count("test_trajectories", self.test_trajectories, 1, 100_000)
+        if self.t_final is not None:
+            checks.positive("t_final", self.t_final, 1e4)
+        checks.number("horizon", self.horizon, 0.0, 1e4)
+        checks.number("lyapunov", self.lyapunov, 0.0, 1e3)
+        checks.seed("seed", self.seed)
+        if self.precision not in ("float32", "float64"):
+            raise PinnError(f"--precision must be float32 or float64, got {self.precision!r}")
+        names = {axis.value for axis, _ in self.grid}
+        for pair in self.heatmaps:
+            bad = [a for a in pair if a not in names]
+            if len(pair) != 2 or bad:
+                raise PinnError(f"--heatmap takes two of the swept axes ({', '.join(sorted(names))}) as X,Y, got "
+                                f"{','.join(pair)}")

@@ -169,7 +169,7 @@ class FlowMapMLP(Scaled):
 
 
 class RecurrentFlow(Scaled):
-    """LSTM or GRU over the last ``window`` states; u_{t+1} = u_t + dt * (r_mean + r_std * W h_T).
+    """LSTM, GRU or Elman RNN (tanh) over the last ``window`` states; u_{t+1} = u_t + dt * (r_mean + r_std * W h_T).
 
     Each step's input is the normalised state (and the drive's phase); the head reads the last hidden
     state h_T. ``width`` is the hidden size and ``depth`` the number of stacked layers.
@@ -177,9 +177,10 @@ class RecurrentFlow(Scaled):
 
     def __init__(self, spec: ModelSpec, normaliser: Normaliser) -> None:
         super().__init__(spec, normaliser)
-        if spec.kind not in (SurrogateKind.lstm, SurrogateKind.gru):
-            raise PinnError(f"RecurrentFlow is for lstm or gru, got {spec.kind.value}")
-        cell = nn.LSTM if spec.kind is SurrogateKind.lstm else nn.GRU
+        cells = {SurrogateKind.lstm: nn.LSTM, SurrogateKind.gru: nn.GRU, SurrogateKind.rnn: nn.RNN}
+        if spec.kind not in cells:
+            raise PinnError(f"RecurrentFlow is for lstm, gru or rnn, got {spec.kind.value}")
+        cell = cells[spec.kind]
         self.cell = cell(spec.dim + self.n_drive, spec.width, num_layers=spec.depth, batch_first=True,
                          dropout=spec.dropout if spec.depth > 1 else 0.0)
         self.head = nn.Linear(spec.width, spec.dim)
@@ -201,7 +202,7 @@ def build_model(spec: ModelSpec, normaliser: Normaliser) -> Scaled:
     """A fresh network for ``spec`` (MLP or recurrent)."""
     if spec.kind is SurrogateKind.mlp:
         return FlowMapMLP(spec, normaliser)
-    if spec.kind in (SurrogateKind.lstm, SurrogateKind.gru):
+    if spec.kind.recurrent:
         return RecurrentFlow(spec, normaliser)
     raise PinnError(f"{spec.kind.value} is not a network; fit it with pinn.surrogate.sindy")
 

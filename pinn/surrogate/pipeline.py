@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from pinn.choices import Backend
 from pinn.errors import PinnError
 from pinn.progress import Reporter
 from pinn.runs import new_run_dir, save_checkpoint, write_csv, write_json
@@ -152,15 +153,25 @@ def _fit_network(config: SurrogateConfig, data, folder: Path, report: Reporter) 
                                lbfgs_iters=config.lbfgs_iters, adam_fraction=config.adam_fraction,
                                patience=config.patience, stride=config.stride, seed=config.seed,
                                max_seconds=config.max_seconds, unroll=config.unroll)
-    with report.phase(f"training {config.model.value}", train_config.epochs) as update:
-        result = train_multistep(data, spec, train_config, lambda e, row: update(
-            e, f"train {row['train_loss']:.2e}  val {row['val_loss']:.2e}"))
-    save_checkpoint(folder / "model.pt", {"kind": "network", **model_state(result.model, spec)})
+    with report.phase(f"training {config.model.value} ({config.backend.value})", train_config.epochs) as update:
+        def on_epoch(e: int, row: dict) -> None:
+            update(e, f"train {row['train_loss']:.2e}  val {row['val_loss']:.2e}")
+
+        if config.backend is Backend.numpy:
+            from pinn.surrogate.scratch_rnn import RecurrentCell, checkpoint_state, train_scratch_recurrent
+
+            result = train_scratch_recurrent(data, spec, train_config, RecurrentCell(config.model.value), on_epoch)
+            save_checkpoint(folder / "model.pt", checkpoint_state(result.model))
+            parameters = result.model.count_parameters()
+        else:
+            result = train_multistep(data, spec, train_config, on_epoch)
+            save_checkpoint(folder / "model.pt", {"kind": "network", **model_state(result.model, spec)})
+            parameters = count_parameters(result.model)
     write_history(folder, result.history)
     plot_training(result.history, folder / "training.png")
-    report.message(f"{count_parameters(result.model)} parameters, {len(result.history)} epochs ({result.stopped}), "
+    report.message(f"{parameters} parameters, {len(result.history)} epochs ({result.stopped}), "
                    f"best validation loss {result.best_val:.3e} at epoch {result.best_epoch}")
-    return {"stepper": result.model, "parameters": count_parameters(result.model), "epochs": len(result.history),
+    return {"stepper": result.model, "parameters": parameters, "epochs": len(result.history),
             "best_val_loss": result.best_val}
 
 

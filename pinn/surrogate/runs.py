@@ -91,6 +91,10 @@ def _rebuild(config: dict[str, Any], state: dict[str, Any]) -> Stepper:
     kind = SurrogateKind(config["model"])
     data_cfg = config["data"]
     saved_kind = state.get("kind")
+    from pinn.surrogate.scratch_rnn import CHECKPOINT_KIND, load_checkpoint_state
+
+    if saved_kind == CHECKPOINT_KIND:
+        return load_checkpoint_state(state)
     expected = {SurrogateKind.sindy: "sindy", SurrogateKind.random_features: "least-squares",
                 SurrogateKind.polynomial: "least-squares", SurrogateKind.reservoir: "reservoir",
                 SurrogateKind.autoencoder: "autoencoder"}.get(kind, "network")

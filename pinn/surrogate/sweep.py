@@ -23,37 +23,18 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from pinn.choices import Activation, Optimizer, Schedule
+from pinn.choices import Optimizer, Schedule
 from pinn.errors import PinnError
 from pinn.problem import Rhs
+from pinn.progress import Reporter
 from pinn.runs import to_json, write_json
+from pinn.spec import SurrogateProblem
+from pinn.surrogate.config import AXIS_TYPES, SweepAxis, SweepCommand
 from pinn.surrogate.data import TrajectoryData
 from pinn.surrogate.evaluate import ReferenceSet, evaluate
 from pinn.surrogate.models import FlowForm, ModelSpec, SurrogateKind
 from pinn.surrogate.train import TrainConfig, count_parameters, train_surrogate
 
-
-class SweepAxis(str, enum.Enum):
-    """Axes a sweep can vary: network shape, activation, optimizer, schedule, regularisation, form."""
-
-    width = "width"
-    depth = "depth"
-    activation = "activation"
-    optimizer = "optimizer"
-    schedule = "schedule"
-    weight_decay = "weight_decay"
-    dropout = "dropout"
-    lr = "lr"
-    batch_size = "batch_size"
-    form = "form"
-
-
-_PARSERS: dict[SweepAxis, Callable[[str], Any]] = {
-    SweepAxis.width: int, SweepAxis.depth: int, SweepAxis.batch_size: int,
-    SweepAxis.weight_decay: float, SweepAxis.dropout: float, SweepAxis.lr: float,
-    SweepAxis.activation: Activation, SweepAxis.optimizer: Optimizer, SweepAxis.schedule: Schedule,
-    SweepAxis.form: FlowForm,
-}
 _SPEC_AXES = {SweepAxis.width, SweepAxis.depth, SweepAxis.activation, SweepAxis.dropout, SweepAxis.form}
 
 DEFAULT_LR = {Optimizer.gd: 0.05, Optimizer.gd_momentum: 0.01, Optimizer.sgd: 0.05, Optimizer.sgd_momentum: 0.01,
@@ -71,7 +52,7 @@ def parse_axis_values(axis: SweepAxis, values: Sequence[str]) -> tuple[Any, ...]
     out: list[Any] = []
     for raw in values:
         try:
-            value = _PARSERS[axis](raw)
+            value = AXIS_TYPES[axis](raw)
         except ValueError:
             raise PinnError(f"bad value {raw!r} for --{axis.value.replace('_', '-')}") from None
         if value not in out:
@@ -331,3 +312,36 @@ def default_sweep_spec(dim: int, dt: float, drive_freqs: Sequence[float] = ()) -
     return ModelSpec(kind=SurrogateKind.mlp, form=FlowForm.residual, dim=dim, width=64, depth=2, dt=dt,
                      drive_freqs=tuple(drive_freqs), precision=DType.float32)
 
+
+
+def run_sweep_command(command: SweepCommand, problem: SurrogateProblem,
+                      report: Optional[Reporter] = None) -> tuple[list[dict[str, Any]], Path, list[Path]]:
+    """What ``pinn sweep`` does: simulate the data set and references into the sweep folder, train every
+    point not yet finished there (``jobs`` processes of one torch thread each), and write the results table
+    and heat maps. Returns the rows, the folder and the summary files."""
+    from pinn.choices import DType
+    from pinn.surrogate.data import DataConfig, make_dataset
+    from pinn.surrogate.train import TrainConfig
+
+    report = report or Reporter()
+    data_config = DataConfig(problem=problem.name, n_traj=command.trajectories or problem.n_traj,
+                             n_test=command.test_trajectories or problem.n_test, dt=problem.dt,
+                             t_final=command.t_final or problem.t_final, box=problem.box, seed=command.seed,
+                             substeps=problem.substeps, drive_freqs=problem.drive_freqs)
+    spec = replace(default_sweep_spec(len(problem.components), problem.dt, problem.drive_freqs),
+                   precision=DType(command.precision))
+    train = TrainConfig(optimizer=Optimizer.adam, schedule=Schedule.none, epochs=command.epochs, batch_size=256,
+                        stride=command.stride, seed=command.seed, lr=3e-3)
+    grid = tuple((axis, parse_axis_values(axis, values)) for axis, values in command.grid)
+    config = SweepConfig(problem.name, grid, spec, train, horizon=command.horizon or min(problem.horizon, 15.0),
+                         lyapunov=command.lyapunov if problem.chaotic else 1.0)
+    folder = Path(command.out) if command.out is not None else Path("runs") / f"sweep-{problem.name}"
+    with report.phase(f"simulating {data_config.n_traj + data_config.n_test} trajectories and the references"):
+        prepare_folder(folder, config, make_dataset(problem.rhs, len(problem.components), data_config), problem.rhs)
+    points = config.points()
+    with report.phase(f"sweep of {len(points)} points over {', '.join(config.axes)}", len(points)) as update:
+        rows = run_sweep(folder, config, command.jobs, lambda row, done, total: update(
+            done, f"{row['key']}: one-step {row.get('one_step_median', float('nan')):.2e}"))
+    with report.phase("writing the table and heat maps"):
+        written = summarise(folder, rows, config, command.heatmaps)
+    return rows, folder, written

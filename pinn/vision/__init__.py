@@ -1,16 +1,26 @@
-"""CNN image classification: data sets, networks, training (single process or torchrun), grid search.
+"""CNN image classification: data sets, networks, training (single process or torchrun), grid search,
+with PyTorch or the from-scratch NumPy library as the backend.
 
-The user-facing names are re-exported here; the modules hold the rest::
+The user-facing names load on first use (importing the package costs nothing)::
 
     from pinn.vision import default_config, classify
     run_dir, metrics = classify(default_config("digits"), out_root="runs")
 """
 
-from pinn.vision.config import ClassifyConfig, default_config
-from pinn.vision.datasets import DatasetName, ImageSet, load_images
-from pinn.vision.experiment import classify, evaluate_run
-from pinn.vision.grid import grid_search, run_grid
-from pinn.vision.models import ModelName, build_model
+from __future__ import annotations
 
-__all__ = ["ClassifyConfig", "DatasetName", "ImageSet", "ModelName", "build_model", "classify", "default_config",
-           "evaluate_run", "grid_search", "load_images", "run_grid"]
+import importlib
+from typing import Any
+
+_EXPORTS = {"ClassifyConfig": "pinn.vision.config", "default_config": "pinn.vision.config",
+            "DatasetName": "pinn.vision.names", "ModelName": "pinn.vision.names", "ImageSet": "pinn.vision.datasets",
+            "load_images": "pinn.vision.datasets", "classify": "pinn.vision.experiment",
+            "evaluate_run": "pinn.vision.experiment", "grid_search": "pinn.vision.grid", "run_grid": "pinn.vision.grid",
+            "build_model": "pinn.vision.models"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'pinn.vision' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

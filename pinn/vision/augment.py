@@ -6,24 +6,10 @@ identical after ``--resume``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 
-
-@dataclass(frozen=True)
-class Augmentation:
-    """shift: largest translation in pixels (zero padding); flip: mirror left-right with probability 1/2;
-    cutout: side of a square zeroed at a random place (0 = off; DeVries & Taylor 2017)."""
-
-    shift: int = 0
-    flip: bool = False
-    cutout: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.shift > 0 or self.flip or self.cutout > 0
+from pinn.vision.names import Augmentation
 
 
 def translate(x: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:

@@ -7,16 +7,6 @@ neither framework, so the command line can name the choices cheaply.
 
 from __future__ import annotations
 
-import enum
-
-
-class Backend(str, enum.Enum):
-    """torch: PyTorch (mixed precision, CUDA, torchrun); numpy: pinn.scratch in float32 on one CPU core."""
-
-    torch = "torch"
-    numpy = "numpy"
-
-
 NUMPY_MODELS = ("notes-digits", "notes-cifar", "digits-cnn", "fashion-cnn")
 """Architectures the numpy backend builds (cifar-resnet needs residual blocks and global pooling, which
 pinn.scratch does not have)."""

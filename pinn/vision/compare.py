@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from pinn.choices import Backend
 from pinn.errors import PinnError
 from pinn.runs import new_run_dir, write_csv, write_json
-from pinn.vision.backend import Backend
 from pinn.vision.config import ClassifyConfig
 from pinn.vision.datasets import ImageSet, load_images
 from pinn.vision.distributed import Cluster

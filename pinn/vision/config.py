@@ -11,13 +11,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from pinn.choices import Optimizer, Schedule
+from pinn.choices import Backend, Device, Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.vision.augment import Augmentation
-from pinn.vision.backend import NUMPY_MODELS, Backend
-from pinn.vision.datasets import DatasetName
-from pinn.vision.distributed import Device
-from pinn.vision.models import ModelName, resolve_model
+from pinn.vision.backend import NUMPY_MODELS
+from pinn.vision.names import Augmentation, DatasetName, ModelName, resolve_model
 
 
 @dataclass(frozen=True)

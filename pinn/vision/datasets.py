@@ -8,7 +8,6 @@ array constructors, so no code from a data file is ever executed.
 
 from __future__ import annotations
 
-import enum
 import gzip
 import pickle
 import shutil
@@ -21,6 +20,7 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.vision.download import cache_dir, download, extract_tar, one_line
+from pinn.vision.names import DatasetName
 
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 # md5 of the official gzip files, from the Fashion-MNIST README (zalandoresearch/fashion-mnist).
@@ -40,14 +40,6 @@ CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{k}" for k in range(1, 6))
 CIFAR10_RECORD = 1 + 3 * 32 * 32  # label byte, then the R, G and B planes of 32 x 32 pixels
-
-
-class DatasetName(str, enum.Enum):
-    """The image data sets ``pinn classify`` knows."""
-
-    digits = "digits"
-    fashion_mnist = "fashion-mnist"
-    cifar10 = "cifar10"
 
 
 @dataclass(frozen=True)

@@ -7,22 +7,14 @@ environment variables RANK, WORLD_SIZE and LOCAL_RANK set; :func:`setup` joins t
 
 from __future__ import annotations
 
-import enum
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
+from pinn.choices import Device
 from pinn.errors import PinnError
-
-
-class Device(str, enum.Enum):
-    """Where to train: ``auto`` takes CUDA when available, else the CPU."""
-
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 @dataclass(frozen=True)

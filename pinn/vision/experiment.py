@@ -20,15 +20,16 @@ import torch
 import torch.distributed as dist
 from rich.console import Console
 
+from pinn.choices import Backend, Device
 from pinn.errors import PinnError
 from pinn.runs import new_run_dir, write_csv, write_json
 from pinn.vision import plots
-from pinn.vision.backend import Backend
 from pinn.vision.config import ClassifyConfig, config_from_json
-from pinn.vision.datasets import DatasetName, ImageSet, describe, load_images
-from pinn.vision.distributed import Cluster, Device, setup, teardown, wait_for_all
+from pinn.vision.datasets import ImageSet, describe, load_images
+from pinn.vision.distributed import Cluster, setup, teardown, wait_for_all
 from pinn.vision.download import one_line
 from pinn.vision.models import build_model, count_parameters
+from pinn.vision.names import DatasetName
 from pinn.vision.train import (
     HISTORY_KEYS,
     load_checkpoint,

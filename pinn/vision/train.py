@@ -29,12 +29,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
-from pinn.choices import Schedule
+from pinn.choices import Backend, Schedule
 from pinn.errors import PinnError
 from pinn.optim import make_optimizer, make_scheduler, scheduler_step
 from pinn.runs import save_checkpoint, to_json
 from pinn.vision.augment import augment
-from pinn.vision.backend import Backend
 from pinn.vision.config import ClassifyConfig
 from pinn.vision.datasets import ImageSet, split_validation
 from pinn.vision.distributed import Cluster, all_sum, gather_rows
