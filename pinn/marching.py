@@ -1,48 +1,120 @@
-"""Time-marching physics-informed extreme learning machine with Gauss-Newton output-layer fits.
+"""Time-marching physics-informed extreme learning machine with Gauss-Newton output-layer fits and
+error-controlled windows.
 
 On each window [a, b] the solution is the trial function u(t) = u_a + (t - a) Phi(t) C, where Phi (n, M) are
 the hidden features of a fixed random network (input scaled to [-1, 1] over the window) and C (M, d) is the
-output layer. u(a) = u_a holds exactly. C minimises the ODE residual at collocation points,
+output layer. u(a) = u_a holds exactly. C minimises the ODE residual at Q Chebyshev-Lobatto collocation points,
 
     R(C) = du/dt - f(t, u) = (Phi + (t - a) Phi') C - f(t, u_a + (t - a) Phi C),
 
-by Gauss-Newton / Levenberg-Marquardt iterations, each a linear least-squares solve (one solve suffices for
-a linear ODE). The next window starts from u(b). This is the physics-informed extreme learning machine of
-Dwivedi & Srinivasan (2020) with the block time-marching of Dong & Li (2021).
+by Gauss-Newton iterations, each a linear least-squares solve (one suffices for a linear ODE). The next window
+starts from u(b). This is the physics-informed extreme learning machine of Dwivedi & Srinivasan (2020) with the
+block time-marching of Dong & Li (2021).
+
+What makes a window cheap (issue 13): the features and their derivatives in closed form, in an orthonormal
+basis that is the same for every window length (:mod:`pinn.features`); the first guess extrapolated from the
+previous window; the Jacobian of f by one batched finite difference, and one QR factorisation of the
+Gauss-Newton matrix reused across iterations (chord iterations), refreshed only when they converge slowly.
+
+Error control: after the fit, the defect du/dt - f(t, u) at the Q - 1 points between the collocation nodes
+(which the fit never saw) estimates the window's error, h rms(defect) / DEFECT_TO_ERROR. With ``window`` unset,
+:func:`pinn.step_control.march` accepts or rejects each window against the tolerance and grows or shrinks the
+next, like an adaptive integrator; :mod:`pinn.global_error` then transports the windows' errors with their
+sensitivities du(b)/du(a) to an estimate of the relative L2 error over the whole interval, and a second pass
+with tightened windows follows when that estimate misses the tolerance. A tolerance that cannot be met raises
+PinnError instead of returning a wrong solution; so does a fixed window whose estimate fails its check.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+import math
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
 import torch
 
 from pinn.errors import PinnError
+from pinn.features import WindowBasis, features_and_slopes, lobatto_nodes, window_basis
+from pinn.global_error import ErrorTransport, transport_errors
 from pinn.networks import MLP, Activation
 from pinn.problem import ODEProblem
+from pinn.step_control import StepControl, StepSizeTooSmall, Trial, march
+
+__all__ = ["ErrorControl", "MarchingConfig", "MarchingSolution", "WindowFit", "solve_marching", "window_edges",
+           "drive_aligned_window", "feature_network", "features_and_slopes", "lobatto_nodes", "state_jacobian",
+           "window_system_entries", "DEFAULT_TOL"]
+
+DEFAULT_TOL = 1e-10
+"""Relative L2 error the marching solver aims at when neither a tolerance nor a fixed window is given."""
+
+FIXED_WINDOW_CHECK = 1e-6
+"""With a fixed window and no tolerance, a window whose estimated error exceeds this fraction of the solution's
+RMS size stops the solve: the fit has failed (issue 13: window 0.2 gave relative error 0.2 silently)."""
+
+DEFECT_TO_ERROR = 10.0
+"""h rms(defect at the check points) / RMS error inside the window. The defect of a least-squares fit changes
+sign about once per basis direction across the window, so its integral, the error, is this much smaller;
+measured 10-20 on Lorenz windows of 0.1-0.3 (benchmarks/results/window_error_estimate.md)."""
+
+HANDED_ON = 1.0
+"""Error of the state handed to the next window / the window's RMS interior error (measured 0.03-0.2 on Lorenz:
+the end point is more accurate than the interior)."""
+
+NEWTON_FRACTION = 0.01
+"""Newton iterations stop when the correction is below this fraction of the error the window may make."""
+
+MAX_REFRESH = 8
+"""At most this many Jacobian refreshes per window attempt; a window that needs more is too long."""
+
+INTERVAL_SAFETY = 0.5
+"""A second pass aims at this fraction of the tolerance."""
+
+MAX_PASSES = 3
+"""Error-controlled marches over the interval before the solve gives up on ErrorControl.interval."""
+
+UNIT_ROUNDOFF = 2.0 ** -52
+
+
+class ErrorControl(str, enum.Enum):
+    """What the tolerance bounds when the windows are error-controlled.
+
+    interval: the estimated relative L2 error over the whole interval, including the growth of earlier
+        windows' errors (a second, tighter pass when the first misses it). The default.
+    window: each window's own estimated error relative to the solution's size, in one pass, the way an
+        adaptive ODE integrator controls local errors; on unstable problems the total error can exceed it.
+    """
+
+    interval = "interval"
+    window = "window"
 
 
 @dataclass(frozen=True)
 class MarchingConfig:
     """Settings of the time-marching least-squares solver.
 
-    window: window length in the problem's time units (windows also break at ``problem.breakpoints``).
+    window: fixed window length in the problem's time units (windows also break at ``problem.breakpoints``);
+        None (the default) lets the tolerance choose each window (error-controlled windows).
     features: hidden features M (width of the random network's last layer).
     points: collocation points per window (Chebyshev-Gauss-Lobatto nodes, both ends included).
     depth: hidden layers of the feature network.
     scale: hidden weights and biases are drawn from U(-scale, scale) (input in [-1, 1]).
     activation: hidden activation.
     max_iter: cap on Gauss-Newton iterations per window (stops earlier at convergence).
-    tol: stop when the step is below tol * (1 + |C|).
+    tol: Gauss-Newton stops when the correction is below tol x the solution's size (and, with a tolerance,
+        below 1% of the error the window may make).
     seed: seed of the random features.
     hidden_epochs: if > 0, the hidden layers are first trained by Adam for this many steps as a classic PINN
         on the first window (hybrid least-squares / gradient training, Cyr et al. 2020), then frozen and
         used as the features of every window.
+    error_control: what the tolerance bounds with error-controlled windows (see :class:`ErrorControl`).
+    min_window: error-controlled windows: shortest window before the solve gives up (default 1e-6 of the
+        interval).
+    max_window: error-controlled windows: longest window (default: the whole interval).
     """
 
-    window: float = 0.1
+    window: Optional[float] = None
     features: int = 60
     points: int = 80
     depth: int = 1
@@ -52,12 +124,9 @@ class MarchingConfig:
     tol: float = 1e-13
     seed: int = 0
     hidden_epochs: int = 0
-
-
-def lobatto_nodes(n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """n Chebyshev-Gauss-Lobatto nodes on [-1, 1], increasing: (n,)."""
-    k = torch.arange(n, dtype=dtype)
-    return -torch.cos(torch.pi * k / (n - 1))
+    error_control: ErrorControl = ErrorControl.interval
+    min_window: Optional[float] = None
+    max_window: Optional[float] = None
 
 
 def feature_network(cfg: MarchingConfig, dtype: torch.dtype = torch.float64) -> MLP:
@@ -82,7 +151,8 @@ def pretrained_feature_network(problem: ODEProblem, cfg: MarchingConfig, dtype: 
     from pinn.optim import Optimizer
     from pinn.train import GradientConfig, train_gradient
 
-    first = replace(problem, t1=min(problem.t1, problem.t0 + cfg.window), breakpoints=())
+    length = cfg.window if cfg.window is not None else first_window(problem, cfg)
+    first = replace(problem, t1=min(problem.t1, problem.t0 + length), breakpoints=())
     gcfg = GradientConfig(width=cfg.features, depth=cfg.depth, activation=cfg.activation,
                           optimizer=Optimizer.adam, lr=1e-3, epochs=cfg.hidden_epochs, lbfgs_iters=0,
                           points=cfg.points, seed=cfg.seed)
@@ -91,13 +161,6 @@ def pretrained_feature_network(problem: ODEProblem, cfg: MarchingConfig, dtype: 
     net.hidden.load_state_dict(model.net.hidden.state_dict())
     net.requires_grad_(False)
     return net
-
-
-def features_and_slopes(net: MLP, s: torch.Tensor, h: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Phi and dPhi/dt at window-local s in [-1, 1] for a window of length h: s (n,) -> (n, M), (n, M)."""
-    s = s.reshape(-1, 1)
-    phi, dphi_ds = torch.func.jvp(net.features, (s,), (torch.ones_like(s),))
-    return phi, dphi_ds * (2.0 / h)
 
 
 def state_jacobian(rhs: Callable, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -112,9 +175,32 @@ def state_jacobian(rhs: Callable, t: torch.Tensor, u: torch.Tensor) -> torch.Ten
     return torch.stack(cols, dim=2)
 
 
+def state_jacobian_fd(rhs: Callable, t: torch.Tensor, u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """Pointwise Jacobians df_k/du_l by forward differences in one batched call of f: (n, d, d).
+
+    t (n, 1), u (n, d), f = f(t, u) (n, d). The step in component l is sqrt(eps) (|u_l| + mean |u_l|), so
+    the Jacobian is good to about 1e-8 relative: plenty for Newton directions (the fit itself depends only
+    on the residual, which is exact), at a tenth of the cost of forward-mode autograd.
+    """
+    n, d = u.shape
+    step = 1.5e-8 * (u.abs() + u.abs().mean(dim=0) + 1e-300)  # (n, d)
+    shifted = u.unsqueeze(0).repeat(d, 1, 1)  # (d, n, d): copy l moves component l
+    idx = torch.arange(d)
+    shifted[idx, :, idx] += step.T
+    moved = rhs(t.repeat(d, 1), shifted.reshape(d * n, d)).reshape(d, n, d)
+    return ((moved - f) / step.T.unsqueeze(2)).permute(1, 2, 0)
+
+
 @dataclass
 class WindowFit:
-    """One solved window: u(t) = u_a + (t - a) Phi(s(t)) C on [a, b]."""
+    """One solved window: u(t) = u_a + (t - a) Phi(s(t)) C on [a, b].
+
+    error: estimated RMS error inside the window, h rms(defect) / DEFECT_TO_ERROR (absolute, state units).
+    sensitivity: (d, d) du(b)/du(a), for transporting errors across windows.
+    coords: (r, d) the fit in the orthonormal window basis (C = W coords).
+    mean_square: mean |u|^2 over the collocation nodes (the solution's size on this window).
+    residual_rms: RMS of the defect du/dt - f(t, u) at the check points between the nodes.
+    """
 
     a: float
     b: float
@@ -123,15 +209,119 @@ class WindowFit:
     iterations: int
     residual_rms: float
     u_b: torch.Tensor  # (d,) state at the window's end, the next window's start
+    error: float = math.nan
+    sensitivity: Optional[torch.Tensor] = None
+    coords: Optional[torch.Tensor] = None
+    mean_square: float = math.nan
+    net: Optional[MLP] = field(default=None, repr=False, compare=False)  # the features, to evaluate the fit
+
+
+class WindowSolver:
+    """Fits windows of one problem: the right-hand side, the feature network and its window basis.
+
+    ``one_sided``: f jumps at window ends (breakpoints), so it is evaluated just inside them (one-sided limits).
+    """
+
+    def __init__(self, rhs: Callable, net: MLP, basis: WindowBasis, dim: int, one_sided: bool = False) -> None:
+        self.rhs, self.net, self.basis, self.d, self.one_sided = rhs, net, basis, dim, one_sided
+        b = basis
+        self.Q, self.r = b.slope.shape
+        self.block_slope = torch.block_diag(*([b.slope] * dim))  # (d Q, d r): kron(I_d, U)
+        self.eye = torch.eye(dim, dtype=b.slope.dtype)
+
+    def _times(self, a: float, h: float, s: torch.Tensor) -> torch.Tensor:
+        t = (a + (s + 1.0) * (0.5 * h)).reshape(-1, 1)
+        if self.one_sided:
+            t = t.clamp(a + 1e-9 * h, a + h - 1e-9 * h)
+        return t
+
+    def fit(self, a: float, b: float, u_a: torch.Tensor, newton_tol: float, max_iter: int
+            ) -> tuple[Optional[WindowFit], str]:
+        """Gauss-Newton fit on [a, b] from u(a) = u_a; returns (fit, "") or (None, why it failed).
+
+        First iterate: one Picard step from the constant state u_a, u' = f(t, u_a) at the nodes; the first
+        Newton step then solves the problem linearised at u_a. (Extrapolating the previous window's fit was
+        measured as a first guess too: random-feature fits diverge quickly outside their window, by 1 to 7000
+        state units on Lorenz windows of 0.2-0.6, and the solve took 30-50% longer.)
+
+        Chord iterations: one Cholesky factorisation of the normal matrix J^T J, J = kron(I, U) - (h/2) G E with
+        G the Jacobian of f at the first iterate, serves every step until the steps shrink by less than 4x each;
+        then J is refreshed. U is orthonormal, so J is well conditioned for h |G| of order one and the normal
+        equations lose little; the steps only steer the iteration, whose fixed point depends on the residual.
+        Stops when the predicted remaining correction theta / (1 - theta) |du| is below ``newton_tol``.
+        """
+        B, d, Q, r = self.basis, self.d, self.Q, self.r
+        h = b - a
+        half = 0.5 * h
+        t = self._times(a, h, B.nodes)
+        y = B.slope.T @ self.rhs(t, u_a.expand(Q, d))  # (r, d): one Picard step from u_a
+        factor = None
+        prev, refreshes, it = math.inf, 0, 0
+        for it in range(1, max_iter + 1):
+            u = u_a + half * (B.value @ y)  # (Q, d)
+            f = self.rhs(t, u)
+            res = B.slope @ y - f
+            if factor is None:
+                J = self._gauss_newton_matrix(state_jacobian_fd(self.rhs, t, u, f), half)
+                factor = (J, torch.linalg.cholesky(J.T @ J))
+                prev = math.inf
+            J, L = factor
+            step = torch.cholesky_solve(J.T @ res.T.reshape(-1, 1), L)
+            size = half * B.value_norm * float(step.norm())
+            if not math.isfinite(size):
+                return None, "the Gauss-Newton iteration produced NaN"
+            theta = size / prev  # contraction of the steps (0 on the first step with this factorisation)
+            y = y - step.reshape(d, r).T
+            floor = 8.0 * UNIT_ROUNDOFF * float(u.abs().max())
+            if size <= max(newton_tol, floor) or (0.0 < theta < 1.0 and theta / (1.0 - theta) * size <= newton_tol):
+                break
+            if theta > 0.25:  # far from the solution or slow chord steps: Newton with a fresh Jacobian
+                if refreshes >= MAX_REFRESH:
+                    return None, "the Gauss-Newton iteration did not settle"
+                factor, refreshes = None, refreshes + 1
+            prev = size
+        else:
+            return None, f"the Gauss-Newton iteration did not converge in {max_iter} iterations"
+        return self._finish(a, b, u_a, y, it), ""
+
+    def _gauss_newton_matrix(self, G: torch.Tensor, half: float) -> torch.Tensor:
+        """J[(k, q), (l, j)] = delta_kl U[q, j] - (h/2) G[q, k, l] E[q, j]: (d Q, d r), from G (Q, d, d)."""
+        d, Q, r = self.d, self.Q, self.r
+        return self.block_slope - half * (G.permute(1, 0, 2).unsqueeze(3) * self.basis.value[None, :, None, :]
+                                          ).reshape(d * Q, d * r)
+
+    def _finish(self, a: float, b: float, u_a: torch.Tensor, y: torch.Tensor, iterations: int) -> WindowFit:
+        """Error estimate, sensitivity and end state of a converged fit."""
+        B, d = self.basis, self.d
+        h = b - a
+        half = 0.5 * h
+        t_check = self._times(a, h, B.check_nodes)
+        defect = B.check_slope @ y - self.rhs(t_check, u_a + half * (B.check_value @ y))  # (Q - 1, d)
+        defect_rms = float(defect.pow(2).sum(dim=1).mean().sqrt())
+        # d/du_a of the residual U y - f(t, u_a + (h/2) E y) = 0: J dy = G du_a, in the least-squares sense,
+        # with G and J at the converged fit (the iteration's factorisation may be several steps old)
+        t = self._times(a, h, B.nodes)
+        u = u_a + half * (B.value @ y)
+        G = state_jacobian_fd(self.rhs, t, u, self.rhs(t, u))
+        J = self._gauss_newton_matrix(G, half)
+        dy = torch.cholesky_solve(J.T @ G.permute(1, 0, 2).reshape(-1, d), torch.linalg.cholesky(J.T @ J))
+        sensitivity = self.eye + half * torch.einsum("j,kjm->km", B.end, dy.reshape(d, self.r, d))
+        return WindowFit(a, b, u_a.clone(), B.to_coef @ y, iterations, defect_rms, u_a + half * (B.end @ y),
+                         error=h * defect_rms / DEFECT_TO_ERROR, sensitivity=sensitivity, coords=y,
+                         mean_square=float(u.pow(2).sum(dim=1).mean()), net=self.net)
 
 
 class MarchingSolution:
     """The piecewise solution: evaluate anywhere in [t0, t1]; holds the windows and the feature network."""
 
-    def __init__(self, net: MLP, windows: list[WindowFit]) -> None:
+    def __init__(self, net: MLP, windows: list[WindowFit], error_estimate: float = math.nan, rejected: int = 0,
+                 passes: int = 1) -> None:
         self.net = net
         self.windows = windows
         self.edges = np.array([w.a for w in windows] + [windows[-1].b])
+        self.error_estimate = error_estimate  # estimated relative L2 error over the interval
+        self.rejected = rejected  # rejected window attempts (error-controlled windows)
+        self.passes = passes  # marches run (2 when the first missed the tolerance over the interval)
 
     def _window_index(self, t: np.ndarray) -> np.ndarray:
         return np.clip(np.searchsorted(self.edges, t, side="right") - 1, 0, len(self.windows) - 1)
@@ -190,82 +380,197 @@ def drive_aligned_window(period: float, harmonics: int, max_window: float = 0.5,
     return period / np.ceil(period / longest)
 
 
-def solve_window(rhs: Callable, net: MLP, a: float, b: float, u_a: torch.Tensor, cfg: MarchingConfig,
-                 cache: dict, one_sided: bool = False) -> WindowFit:
-    """Gauss-Newton / Levenberg-Marquardt fit of the output layer on one window [a, b].
-
-    ``one_sided``: f jumps at the window's ends, so it is evaluated just inside them (its one-sided limits).
-    """
-    h = b - a
-    key = round(h, 14)
-    if key not in cache:
-        s = lobatto_nodes(cfg.points, u_a.dtype)
-        phi, dphi = features_and_slopes(net, s, h)
-        tau = ((s + 1.0) * (h / 2.0)).reshape(-1, 1)
-        cache[key] = (s, tau, tau * phi, phi + tau * dphi)
-    s, tau, B, D = cache[key]  # B = (t - a) Phi, D = d/dt of B; both (Q, M)
-    Q, M = B.shape
-    d = u_a.numel()
-    t = a + tau
-    if one_sided:
-        # the window ends at jumps of f: evaluate f at times nudged inside, i.e. its one-sided limits
-        t = t.clamp(a + 1e-9 * h, b - 1e-9 * h)
-    coef = torch.zeros(M, d, dtype=u_a.dtype)
-    eye = torch.eye(d, dtype=u_a.dtype)
-    lam = 0.0
-    r = D @ coef - rhs(t, u_a + B @ coef)
-    cost = float((r ** 2).sum())
-    it = 0
-    for it in range(1, cfg.max_iter + 1):
-        u = u_a + B @ coef
-        G = state_jacobian(rhs, t, u)  # (Q, d, d)
-        # J[(k, q), (l, m)] = delta_kl D[q, m] - G[q, k, l] B[q, m]
-        J = eye[:, None, :, None] * D[None, :, None, :] - G.permute(1, 0, 2)[..., None] * B[None, :, None, :]
-        J = J.reshape(d * Q, d * M)
-        rhs_vec = -r.T.reshape(-1)
-        if lam > 0:
-            J = torch.cat([J, lam ** 0.5 * torch.eye(d * M, dtype=J.dtype)])
-            rhs_vec = torch.cat([rhs_vec, torch.zeros(d * M, dtype=J.dtype)])
-        step = torch.linalg.lstsq(J, rhs_vec.reshape(-1, 1), driver="gelsd").solution.reshape(d, M).T
-        trial = coef + step
-        r_new = D @ trial - rhs(t, u_a + B @ trial)
-        cost_new = float((r_new ** 2).sum())
-        if not np.isfinite(cost_new):
-            raise PinnError(f"the residual became NaN on window [{a:.6g}, {b:.6g}]: try a shorter --window")
-        if cost_new <= cost or cost_new < 1e-28:
-            full_step, stalled = lam == 0.0, cost_new > 0.9 * cost
-            coef, r, cost = trial, r_new, cost_new
-            lam = lam / 10.0 if lam > 1e-12 else 0.0
-            # a full Gauss-Newton step that barely lowers the cost means the cost is at its floor
-            if float(step.norm()) <= cfg.tol * (1.0 + float(coef.norm())) or (full_step and stalled):
-                break
-        else:
-            lam = max(10.0 * lam, 1e-6 * float((J ** 2).sum()) / J.shape[1])
-    u_b = u_a + B[-1] @ coef  # the last Lobatto node is t = b
-    return WindowFit(a, b, u_a.clone(), coef, it, float((r ** 2).mean() ** 0.5), u_b)
+def window_system_entries(dim: int, cfg: MarchingConfig) -> int:
+    """Entries of one window's Gauss-Newton matrix, (d Q) x (d M) at most: the size :mod:`pinn.threads` needs."""
+    return dim * cfg.points * dim * cfg.features
 
 
-def solve_marching(problem: ODEProblem, cfg: MarchingConfig = MarchingConfig(),
-                   progress: Optional[Callable[[int, int, WindowFit], None]] = None,
-                   dtype: torch.dtype = torch.float64) -> MarchingSolution:
-    """March the problem's ODE over [t0, t1] window by window; ``progress(i, n, fit)`` after each window.
+def first_window(problem: ODEProblem, cfg: MarchingConfig) -> float:
+    """Length of the first error-controlled window: half the time the initial rate of change takes to move the
+    state by its own size, |u0| / |f(t0, u0)| / 2 (Hairer et al.'s starting-step idea), within
+    [min_window, max_window]; 1/100 of the interval when the state or its rate is zero."""
+    u0 = problem.u0_tensor(torch.float64)
+    with torch.no_grad():
+        rate = float(problem.rhs(torch.full((1, 1), problem.t0, dtype=torch.float64), u0).norm())
+    size = float(u0.norm())
+    span = problem.t1 - problem.t0
+    guess = 0.5 * size / rate if size > 0 and rate > 0 else 0.01 * span
+    lo, hi = _window_limits(problem, cfg)
+    return min(hi, max(lo, guess))
 
-    Use float64: the Gauss-Newton solves reach residuals near 1e-12, far below float32's resolution.
-    """
-    if cfg.window <= 0 or cfg.features < 1 or cfg.points < 2 or cfg.max_iter < 1:
-        raise PinnError("marching needs window > 0, features >= 1, points >= 2 and at least one iteration")
-    net = pretrained_feature_network(problem, cfg, dtype) if cfg.hidden_epochs else feature_network(cfg, dtype)
+
+def _window_limits(problem: ODEProblem, cfg: MarchingConfig) -> tuple[float, float]:
+    span = problem.t1 - problem.t0
+    lo = cfg.min_window if cfg.min_window is not None else 1e-6 * span
+    hi = cfg.max_window if cfg.max_window is not None else span
+    return lo, hi
+
+
+@dataclass
+class _Pass:
+    """Outcome of one march over the interval."""
+
+    fits: list[WindowFit]
+    rejected: int
+    transport: ErrorTransport
+    solution_l2: float  # sqrt(int |u|^2 dt)
+    weighted: bool = False  # the allowance was weighted by a previous pass's amplification
+
+
+def _transport(fits: list[WindowFit]) -> tuple[ErrorTransport, float]:
+    lengths = np.array([w.b - w.a for w in fits])
+    solution_l2 = math.sqrt(max(float(np.sum(lengths * np.array([w.mean_square for w in fits]))), 1e-300))
+    interior = np.array([w.error for w in fits])
+    handed_on = HANDED_ON * interior + UNIT_ROUNDOFF * np.array([float(w.u_b.norm()) for w in fits])
+    sens = np.stack([w.sensitivity.numpy() for w in fits])
+    return transport_errors(lengths, sens, interior, handed_on, solution_l2), solution_l2
+
+
+Allowance = Callable[[float, float, float], float]
+"""allowance(a, h, size): the RMS error a window [a, a + h] may make, given the solution's RMS size so far."""
+
+
+def _adaptive_pass(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolver, u0: torch.Tensor, tol: float,
+                   allowance: Allowance, progress: Optional[Callable[[int, int, WindowFit], None]]) -> _Pass:
+    """One error-controlled march: a window is accepted when its estimated error is within ``allowance``."""
+    lo, hi = _window_limits(problem, cfg)
+    state = {"u_a": u0, "sq": 0.0, "time": 0.0, "count": 0}
+
+    def size_with(extra_time: float = 0.0, extra_sq: float = 0.0) -> float:
+        if state["time"] + extra_time > 0:
+            return math.sqrt((state["sq"] + extra_sq) / (state["time"] + extra_time))
+        return float(state["u_a"].norm())
+
+    def attempt(a: float, b: float) -> Trial[WindowFit]:
+        h = b - a
+        newton_tol = max(NEWTON_FRACTION * allowance(a, h, size_with()), cfg.tol * size_with())
+        fit, why = solver.fit(a, b, state["u_a"], newton_tol, cfg.max_iter)
+        if fit is None:
+            return Trial(math.inf, None, why)
+        allowed = allowance(a, h, size_with(h, h * fit.mean_square))
+        return Trial(fit.error / max(allowed, 1e-300), fit)
+
+    def accepted(fit: WindowFit, next_step: float) -> None:
+        if not torch.all(torch.isfinite(fit.u_b)):
+            raise PinnError(f"the solution became NaN at t = {fit.b:.6g}")
+        h = fit.b - fit.a
+        state.update(u_a=fit.u_b, count=state["count"] + 1, sq=state["sq"] + h * fit.mean_square,
+                     time=state["time"] + h)
+        if progress is not None:
+            remaining = math.ceil((problem.t1 - fit.b) / max(next_step, 1e-300) - 1e-9)
+            progress(state["count"], state["count"] + max(0, remaining), fit)
+
+    try:
+        fits, rejected = march(problem.t0, problem.t1, first_window(problem, cfg), attempt, StepControl(),
+                               lo, hi, problem.breakpoints, accepted)
+    except StepSizeTooSmall as exc:
+        raise PinnError(f"cannot meet --tol {_tol_text(tol)} at the minimum window length {exc.step:.3g} at "
+                        f"t = {exc.t:.6g} ({exc.reason or 'the error estimate stopped decreasing'}); loosen "
+                        f"--tol, or raise --features (more basis functions per window)") from None
+    transport, solution_l2 = _transport(fits)
+    return _Pass(fits, rejected, transport, solution_l2)
+
+
+def _tol_text(tol: float) -> str:
+    return f"{tol:.3g}"
+
+
+def _fixed_march(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolver, u0: torch.Tensor,
+                 tol: Optional[float], progress: Optional[Callable[[int, int, WindowFit], None]]) -> _Pass:
+    """March on windows of length cfg.window; a window whose estimated error exceeds ``tol`` (or
+    FIXED_WINDOW_CHECK without one) times the solution's RMS size so far raises PinnError."""
     edges = window_edges(problem.t0, problem.t1, cfg.window, problem.breakpoints)
-    u_a = problem.u0_tensor(dtype)[0]
-    cache: dict = {}
-    fits = []
+    check = tol if tol is not None else FIXED_WINDOW_CHECK
+    fits: list[WindowFit] = []
+    u_a, sq, time_so_far = u0, 0.0, 0.0
     n = len(edges) - 1
     for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
-        fit = solve_window(problem.rhs, net, a, b, u_a, cfg, cache, one_sided=bool(problem.breakpoints))
+        known = math.sqrt(sq / time_so_far) if time_so_far > 0 else float(u_a.norm())
+        newton_tol = cfg.tol * known if tol is None else max(NEWTON_FRACTION * tol, cfg.tol) * known
+        fit, why = solver.fit(a, b, u_a, newton_tol, cfg.max_iter)
+        if fit is None:
+            raise PinnError(f"window [{a:.6g}, {b:.6g}] failed: {why}; use a shorter --window, or drop --window "
+                            f"and let --tol choose the windows")
+        h = b - a
+        sq, time_so_far = sq + h * fit.mean_square, time_so_far + h
+        relative = fit.error / max(math.sqrt(sq / time_so_far), 1e-300)
+        if relative > check:
+            raise PinnError(f"window [{a:.6g}, {b:.6g}] fails the accuracy check: its estimated error is "
+                            f"{relative:.2g} of the solution's size (> {check:.2g}); use a shorter --window or "
+                            f"more --features, or drop --window and let --tol choose the windows")
         fits.append(fit)
         u_a = fit.u_b
         if not torch.all(torch.isfinite(u_a)):
             raise PinnError(f"the solution became NaN at t = {b:.6g}: try a shorter --window")
         if progress is not None:
             progress(i + 1, n, fit)
-    return MarchingSolution(net, fits)
+    transport, solution_l2 = _transport(fits)
+    return _Pass(fits, 0, transport, solution_l2)
+
+
+def solve_marching(problem: ODEProblem, cfg: MarchingConfig = MarchingConfig(),
+                   progress: Optional[Callable[[int, int, WindowFit], None]] = None,
+                   dtype: torch.dtype = torch.float64, tol: Optional[float] = None) -> MarchingSolution:
+    """March the problem's ODE over [t0, t1] window by window; ``progress(i, n, fit)`` after each window (n is
+    an estimate with error-controlled windows).
+
+    tol: relative L2 error to reach (error-controlled windows, see :class:`ErrorControl`; default DEFAULT_TOL).
+        With a fixed ``cfg.window`` it is a check instead: a window whose estimated error exceeds tol x the
+        solution's size raises PinnError (without tol, a loose check catches failed fits).
+    Use float64: the Gauss-Newton solves reach residuals near 1e-12, far below float32's resolution.
+    """
+    if (cfg.window is not None and cfg.window <= 0) or cfg.features < 1 or cfg.points < 3 or cfg.max_iter < 1:
+        raise PinnError("marching needs window > 0, features >= 1, points >= 3 and at least one iteration")
+    if tol is not None and not (0 < tol < 1):
+        raise PinnError(f"--tol must lie between 0 and 1 (a relative error), got {tol}")
+    net = pretrained_feature_network(problem, cfg, dtype) if cfg.hidden_epochs else feature_network(cfg, dtype)
+    solver = WindowSolver(problem.rhs, net, window_basis(net, cfg.points), problem.dim, bool(problem.breakpoints))
+    u0 = problem.u0_tensor(dtype)[0]
+    with torch.no_grad():
+        if cfg.window is not None:
+            run = _fixed_march(problem, cfg, solver, u0, tol, progress)
+            return MarchingSolution(net, run.fits, run.transport.relative_l2)
+        tol = DEFAULT_TOL if tol is None else tol
+        run = _adaptive_pass(problem, cfg, solver, u0, tol, lambda a, h, size: tol * size, progress)
+        passes, rejected = 1, run.rejected
+        while ErrorControl(cfg.error_control) is ErrorControl.interval and run.transport.relative_l2 > tol:
+            if passes == MAX_PASSES:
+                raise PinnError(f"cannot meet --tol {_tol_text(tol)} on [{problem.t0:g}, {problem.t1:g}]: after "
+                                f"{passes} passes with tightened windows the estimated relative L2 error is still "
+                                f"{run.transport.relative_l2:.2g}; loosen --tol or shorten the interval")
+            run = _weighted_pass(problem, cfg, solver, u0, tol, run, progress)
+            passes, rejected = passes + 1, rejected + run.rejected
+    return MarchingSolution(net, run.fits, run.transport.relative_l2, rejected, passes)
+
+
+def _weighted_pass(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolver, u0: torch.Tensor, tol: float,
+                   last: _Pass, progress: Optional[Callable[[int, int, WindowFit], None]]) -> _Pass:
+    """March again with each window's allowance weighted by how much the last pass says its errors grow.
+
+    An error eps at a grows to an RMS of amp(a) eps over the rest of the interval T, so it adds about
+    eps^2 (amp^2 T + h) to int |e|^2 dt. Spreading the budget (tol ||u||_L2)^2 evenly over time gives the
+    allowance eps <= s tol ||u||_L2 sqrt(h / (T (amp(a)^2 T + h))), with s = INTERVAL_SAFETY times the last
+    pass's miss factor when it was itself weighted. Raises PinnError when rounding alone, transported the
+    same way, already exceeds tol.
+    """
+    lengths = np.array([w.b - w.a for w in last.fits])
+    norms = np.array([float(w.u_b.norm()) for w in last.fits])
+    floor = last.transport.floor(lengths, norms, last.solution_l2, UNIT_ROUNDOFF)
+    if floor > INTERVAL_SAFETY * tol:
+        raise PinnError(f"cannot meet --tol {_tol_text(tol)} on [{problem.t0:g}, {problem.t1:g}]: this problem "
+                        f"amplifies errors up to {float(last.transport.amplification.max()):.2g}x, so float64 "
+                        f"rounding alone gives a relative L2 error of about {floor:.1g}; loosen --tol to "
+                        f"{_tol_text(4 * floor)} or more, or shorten the interval")
+    starts = np.array([w.a for w in last.fits])
+    amplification = last.transport.amplification
+    span = problem.t1 - problem.t0
+    safety = INTERVAL_SAFETY * min(1.0, tol / last.transport.relative_l2) if last.weighted else INTERVAL_SAFETY
+    budget = safety * tol * last.solution_l2
+
+    def allowance(a: float, h: float, size: float) -> float:
+        amp = float(amplification[max(0, int(np.searchsorted(starts, a, side="right")) - 1)])
+        return budget * math.sqrt(h / (span * (amp * amp * span + h)))
+
+    run = _adaptive_pass(problem, cfg, solver, u0, tol, allowance, progress)
+    run.weighted = True
+    return run

@@ -13,12 +13,13 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.losses import PINN, residual
-from pinn.marching import MarchingConfig, WindowFit, solve_marching, window_edges
+from pinn.marching import MarchingConfig, MarchingSolution, WindowFit, solve_marching, window_system_entries
 from pinn.metrics import solution_metrics
 from pinn.networks import DType
 from pinn.problem import ODEProblem
 from pinn.reference import reference_solution
 from pinn.runs import save_checkpoint, to_json, write_csv, write_json
+from pinn.threads import solve_threads, torch_threads
 from pinn.train import Diverged, GradientConfig, TrainState, build_pinn, train_gradient
 
 
@@ -42,7 +43,14 @@ def resolve_device(device: str) -> torch.device:
 @dataclass(frozen=True)
 class SolveConfig:
     """Everything that defines a solve besides the problem: method, precision, device, evaluation grid,
-    and the settings of each method."""
+    and the settings of each method.
+
+    tol: marching: the relative L2 error to reach; the windows are then chosen by error control (None:
+        ``pinn.marching.DEFAULT_TOL``). With a fixed ``marching.window`` it is a check that raises PinnError
+        when a window's estimated error exceeds it.
+    threads: intra-op torch threads during the solve (None: one thread when each window's system is small,
+        see :mod:`pinn.threads`); the previous setting is restored afterwards.
+    """
 
     method: Method = Method.marching
     dtype: DType = DType.float64
@@ -50,6 +58,8 @@ class SolveConfig:
     eval_points: int = 4001
     marching: MarchingConfig = field(default_factory=MarchingConfig)
     gradient: GradientConfig = field(default_factory=GradientConfig)
+    tol: Optional[float] = None
+    threads: Optional[int] = None
 
 
 @dataclass
@@ -105,17 +115,20 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
     start = time.perf_counter()
 
     if Method(cfg.method) is Method.marching:
-        edges = np.array(window_edges(problem.t0, problem.t1, cfg.marching.window, problem.breakpoints))
-        ref_edges = reference_solution(problem, edges) if progress is not None else None
-
         def on_window(i: int, n: int, fit: WindowFit) -> None:
+            if i == 1:
+                history.clear()  # a second, tighter pass replaces the first
             history.append({"window": i, "t_end": fit.b, "iterations": fit.iterations,
-                            "residual_rms": fit.residual_rms, "seconds": time.perf_counter() - start})
+                            "residual_rms": fit.residual_rms, "error_estimate": fit.error,
+                            "seconds": time.perf_counter() - start})
             if progress is not None:
-                err = float(np.linalg.norm(fit.u_b.cpu().numpy() - ref_edges[i]) / scale)
+                j = int(np.searchsorted(t, fit.b, side="right")) - 1  # last grid time inside the window
+                u_j = MarchingSolution(fit.net, [fit])(t[j:j + 1])[0] if t[j] >= fit.a else fit.u_b.numpy()
+                err = float(np.linalg.norm(u_j - ref[j]) / scale)
                 progress(Progress(i, n, fit.residual_rms ** 2, err, f"t={fit.b:.4g}"))
 
-        sol = solve_marching(problem, cfg.marching, on_window, dtype)
+        with torch_threads(solve_threads(window_system_entries(problem.dim, cfg.marching), cfg.threads)):
+            sol = solve_marching(problem, cfg.marching, on_window, dtype, cfg.tol)
         u = sol(t)
         with torch.no_grad():
             f = problem.rhs(torch.tensor(t).reshape(-1, 1), torch.tensor(u)).numpy()
