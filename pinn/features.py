@@ -94,7 +94,8 @@ class WindowBasis:
     """The window's solution space in orthonormal coordinates, the same for every window length h.
 
     With y (r, d) the coordinates, at the collocation nodes s_q (Lobatto) and the check points (the
-    interleaved nodes between them):
+    interleaved nodes between them) (U's columns are orthonormal to round-off amplified by S_max / S_j: to 1e-11
+    for the first 10 directions of the default features, to ~1e-2 for the weakest):
 
         du/dt = U y,   u = u_a + (h / 2) E y,   C = W y   (C the output layer of the random features).
 

@@ -41,8 +41,9 @@ class ErrorTransport:
 
     def floor(self, lengths: np.ndarray, state_norms: np.ndarray, solution_l2: float,
               unit_roundoff: float) -> float:
-        """The relative L2 error that rounding alone causes: an error of unit_roundoff |u(b_k)| per step,
-        transported like the steps' errors. ``solution_l2`` is sqrt(int |u|^2 dt)."""
+        """The relative L2 error that rounding alone causes: an error of unit_roundoff |u| per step
+        (``state_norms`` (K,), the solution's size on each step), transported like the steps' errors.
+        ``solution_l2`` is sqrt(int |u|^2 dt)."""
         span = float(np.sum(lengths))
         sq = np.sum((unit_roundoff * state_norms * self.amplification) ** 2) * span
         return float(np.sqrt(sq) / solution_l2)

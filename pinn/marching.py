@@ -41,6 +41,7 @@ from pinn.global_error import ErrorTransport, transport_errors
 from pinn.networks import MLP, Activation
 from pinn.problem import ODEProblem
 from pinn.step_control import StepControl, StepSizeTooSmall, Trial, march
+from pinn.threads import solve_threads, torch_threads
 
 __all__ = ["ErrorControl", "MarchingConfig", "MarchingSolution", "WindowFit", "solve_marching", "window_edges",
            "drive_aligned_window", "feature_network", "features_and_slopes", "lobatto_nodes", "state_jacobian",
@@ -71,10 +72,27 @@ MAX_REFRESH = 8
 INTERVAL_SAFETY = 0.5
 """A second pass aims at this fraction of the tolerance."""
 
+TRUSTED_PASS = 1e-3
+"""A pass whose estimated error is below this follows the true trajectory closely enough for its amplification
+to judge whether rounding alone rules the tolerance out (a loose pass on a chaotic problem may not)."""
+
+SHORTEST_FRACTION = 8.0
+"""A tightened pass accepts a window of 1/8 of the last pass's window there even when it misses its allowance
+(rounding noise in the defect would otherwise drive the windows ever shorter); the pass's total estimate
+decides whether the tolerance is met."""
+
+WINDOW_GROWTH = 20
+"""A tightened pass may use at most this many times the windows of the pass before it (at least 2000)."""
+
 MAX_PASSES = 3
 """Error-controlled marches over the interval before the solve gives up on ErrorControl.interval."""
 
 UNIT_ROUNDOFF = 2.0 ** -52
+
+ROUNDOFF_FLOOR = 2.0 * UNIT_ROUNDOFF
+"""A window's error estimate is at least this fraction of the solution's RMS size on it: the state it hands on
+is rounded at least that much, however short the window (without the floor, h rms(defect) would promise any
+accuracy for a short enough window)."""
 
 
 class ErrorControl(str, enum.Enum):
@@ -195,7 +213,8 @@ def state_jacobian_fd(rhs: Callable, t: torch.Tensor, u: torch.Tensor, f: torch.
 class WindowFit:
     """One solved window: u(t) = u_a + (t - a) Phi(s(t)) C on [a, b].
 
-    error: estimated RMS error inside the window, h rms(defect) / DEFECT_TO_ERROR (absolute, state units).
+    error: estimated RMS error inside the window, h rms(defect) / DEFECT_TO_ERROR, at least ROUNDOFF_FLOOR x
+        the RMS of |u| (absolute, state units).
     sensitivity: (d, d) du(b)/du(a), for transporting errors across windows.
     coords: (r, d) the fit in the orthonormal window basis (C = W coords).
     mean_square: mean |u|^2 over the collocation nodes (the solution's size on this window).
@@ -306,9 +325,10 @@ class WindowSolver:
         J = self._gauss_newton_matrix(G, half)
         dy = torch.cholesky_solve(J.T @ G.permute(1, 0, 2).reshape(-1, d), torch.linalg.cholesky(J.T @ J))
         sensitivity = self.eye + half * torch.einsum("j,kjm->km", B.end, dy.reshape(d, self.r, d))
+        mean_square = float(u.pow(2).sum(dim=1).mean())
         return WindowFit(a, b, u_a.clone(), B.to_coef @ y, iterations, defect_rms, u_a + half * (B.end @ y),
-                         error=h * defect_rms / DEFECT_TO_ERROR, sensitivity=sensitivity, coords=y,
-                         mean_square=float(u.pow(2).sum(dim=1).mean()), net=self.net)
+                         error=max(h * defect_rms / DEFECT_TO_ERROR, ROUNDOFF_FLOOR * math.sqrt(mean_square)),
+                         sensitivity=sensitivity, coords=y, mean_square=mean_square, net=self.net)
 
 
 class MarchingSolution:
@@ -420,8 +440,8 @@ class _Pass:
 def _transport(fits: list[WindowFit]) -> tuple[ErrorTransport, float]:
     lengths = np.array([w.b - w.a for w in fits])
     solution_l2 = math.sqrt(max(float(np.sum(lengths * np.array([w.mean_square for w in fits]))), 1e-300))
-    interior = np.array([w.error for w in fits])
-    handed_on = HANDED_ON * interior + UNIT_ROUNDOFF * np.array([float(w.u_b.norm()) for w in fits])
+    interior = np.array([w.error for w in fits])  # includes each window's rounding floor
+    handed_on = HANDED_ON * interior
     sens = np.stack([w.sensitivity.numpy() for w in fits])
     return transport_errors(lengths, sens, interior, handed_on, solution_l2), solution_l2
 
@@ -431,8 +451,11 @@ Allowance = Callable[[float, float, float], float]
 
 
 def _adaptive_pass(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolver, u0: torch.Tensor, tol: float,
-                   allowance: Allowance, progress: Optional[Callable[[int, int, WindowFit], None]]) -> _Pass:
-    """One error-controlled march: a window is accepted when its estimated error is within ``allowance``."""
+                   allowance: Allowance, progress: Optional[Callable[[int, int, WindowFit], None]],
+                   max_windows: Optional[int] = None, shortest: Optional[Callable[[float], float]] = None) -> _Pass:
+    """One error-controlled march: a window is accepted when its estimated error is within ``allowance``, or
+    when it is no longer than ``shortest(a)`` (best effort: the pass's total estimate is the judge then); more
+    than ``max_windows`` windows raise PinnError (the tolerance is too tight to be worth the time)."""
     lo, hi = _window_limits(problem, cfg)
     state = {"u_a": u0, "sq": 0.0, "time": 0.0, "count": 0}
 
@@ -447,8 +470,10 @@ def _adaptive_pass(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolve
         fit, why = solver.fit(a, b, state["u_a"], newton_tol, cfg.max_iter)
         if fit is None:
             return Trial(math.inf, None, why)
-        allowed = allowance(a, h, size_with(h, h * fit.mean_square))
-        return Trial(fit.error / max(allowed, 1e-300), fit)
+        ratio = fit.error / max(allowance(a, h, size_with(h, h * fit.mean_square)), 1e-300)
+        if shortest is not None and h <= shortest(a) * (1.0 + 1e-9):
+            ratio = min(ratio, 1.0)
+        return Trial(ratio, fit)
 
     def accepted(fit: WindowFit, next_step: float) -> None:
         if not torch.all(torch.isfinite(fit.u_b)):
@@ -456,17 +481,24 @@ def _adaptive_pass(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolve
         h = fit.b - fit.a
         state.update(u_a=fit.u_b, count=state["count"] + 1, sq=state["sq"] + h * fit.mean_square,
                      time=state["time"] + h)
+        if max_windows is not None and state["count"] > max_windows:
+            raise PinnError(f"cannot meet --tol {_tol_text(tol)}: it would take more than {max_windows} windows "
+                            f"(stopped at t = {fit.b:.6g}); loosen --tol")
         if progress is not None:
             remaining = math.ceil((problem.t1 - fit.b) / max(next_step, 1e-300) - 1e-9)
             progress(state["count"], state["count"] + max(0, remaining), fit)
 
     try:
         fits, rejected = march(problem.t0, problem.t1, first_window(problem, cfg), attempt, StepControl(),
-                               lo, hi, problem.breakpoints, accepted)
+                               lo, hi, problem.breakpoints, accepted, shortest)
     except StepSizeTooSmall as exc:
+        if exc.stalled:
+            raise PinnError(f"cannot meet --tol {_tol_text(tol)} at t = {exc.t:.6g}: the window error estimate "
+                            f"stopped decreasing at window length {exc.step:.3g} (round-off level, "
+                            f"{exc.ratio:.2g} x the tolerance); loosen --tol") from None
         raise PinnError(f"cannot meet --tol {_tol_text(tol)} at the minimum window length {exc.step:.3g} at "
-                        f"t = {exc.t:.6g} ({exc.reason or 'the error estimate stopped decreasing'}); loosen "
-                        f"--tol, or raise --features (more basis functions per window)") from None
+                        f"t = {exc.t:.6g} ({exc.reason or f'estimated error {exc.ratio:.2g} x the tolerance'}); "
+                        f"loosen --tol, or raise --features (more basis functions per window)") from None
     transport, solution_l2 = _transport(fits)
     return _Pass(fits, rejected, transport, solution_l2)
 
@@ -510,19 +542,29 @@ def _fixed_march(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolver,
 
 def solve_marching(problem: ODEProblem, cfg: MarchingConfig = MarchingConfig(),
                    progress: Optional[Callable[[int, int, WindowFit], None]] = None,
-                   dtype: torch.dtype = torch.float64, tol: Optional[float] = None) -> MarchingSolution:
+                   dtype: torch.dtype = torch.float64, tol: Optional[float] = None,
+                   threads: Optional[int] = None) -> MarchingSolution:
     """March the problem's ODE over [t0, t1] window by window; ``progress(i, n, fit)`` after each window (n is
     an estimate with error-controlled windows).
 
     tol: relative L2 error to reach (error-controlled windows, see :class:`ErrorControl`; default DEFAULT_TOL).
         With a fixed ``cfg.window`` it is a check instead: a window whose estimated error exceeds tol x the
         solution's size raises PinnError (without tol, a loose check catches failed fits).
+    threads: intra-op torch threads (None: :func:`pinn.threads.solve_threads` decides, one for small windows);
+        the previous setting is restored on return.
     Use float64: the Gauss-Newton solves reach residuals near 1e-12, far below float32's resolution.
     """
     if (cfg.window is not None and cfg.window <= 0) or cfg.features < 1 or cfg.points < 3 or cfg.max_iter < 1:
         raise PinnError("marching needs window > 0, features >= 1, points >= 3 and at least one iteration")
     if tol is not None and not (0 < tol < 1):
         raise PinnError(f"--tol must lie between 0 and 1 (a relative error), got {tol}")
+    with torch_threads(solve_threads(window_system_entries(problem.dim, cfg), threads)):
+        return _solve_marching(problem, cfg, progress, dtype, tol)
+
+
+def _solve_marching(problem: ODEProblem, cfg: MarchingConfig,
+                    progress: Optional[Callable[[int, int, WindowFit], None]], dtype: torch.dtype,
+                    tol: Optional[float]) -> MarchingSolution:
     net = pretrained_feature_network(problem, cfg, dtype) if cfg.hidden_epochs else feature_network(cfg, dtype)
     solver = WindowSolver(problem.rhs, net, window_basis(net, cfg.points), problem.dim, bool(problem.breakpoints))
     u0 = problem.u0_tensor(dtype)[0]
@@ -550,13 +592,14 @@ def _weighted_pass(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolve
     An error eps at a grows to an RMS of amp(a) eps over the rest of the interval T, so it adds about
     eps^2 (amp^2 T + h) to int |e|^2 dt. Spreading the budget (tol ||u||_L2)^2 evenly over time gives the
     allowance eps <= s tol ||u||_L2 sqrt(h / (T (amp(a)^2 T + h))), with s = INTERVAL_SAFETY times the last
-    pass's miss factor when it was itself weighted. Raises PinnError when rounding alone, transported the
-    same way, already exceeds tol.
+    pass's miss factor when it was itself weighted, and h the last pass's window at a (not the window being
+    tried: an allowance that shrank with the trial window would chase a rounding floor into ever shorter
+    windows). Raises PinnError when rounding alone, transported the same way, already exceeds tol.
     """
     lengths = np.array([w.b - w.a for w in last.fits])
-    norms = np.array([float(w.u_b.norm()) for w in last.fits])
-    floor = last.transport.floor(lengths, norms, last.solution_l2, UNIT_ROUNDOFF)
-    if floor > INTERVAL_SAFETY * tol:
+    norms = np.sqrt([w.mean_square for w in last.fits])
+    floor = last.transport.floor(lengths, norms, last.solution_l2, ROUNDOFF_FLOOR)
+    if floor > INTERVAL_SAFETY * tol and last.transport.relative_l2 < TRUSTED_PASS:
         raise PinnError(f"cannot meet --tol {_tol_text(tol)} on [{problem.t0:g}, {problem.t1:g}]: this problem "
                         f"amplifies errors up to {float(last.transport.amplification.max()):.2g}x, so float64 "
                         f"rounding alone gives a relative L2 error of about {floor:.1g}; loosen --tol to "
@@ -567,10 +610,17 @@ def _weighted_pass(problem: ODEProblem, cfg: MarchingConfig, solver: WindowSolve
     safety = INTERVAL_SAFETY * min(1.0, tol / last.transport.relative_l2) if last.weighted else INTERVAL_SAFETY
     budget = safety * tol * last.solution_l2
 
-    def allowance(a: float, h: float, size: float) -> float:
-        amp = float(amplification[max(0, int(np.searchsorted(starts, a, side="right")) - 1)])
-        return budget * math.sqrt(h / (span * (amp * amp * span + h)))
+    def index(a: float) -> int:
+        return max(0, int(np.searchsorted(starts, a, side="right")) - 1)
 
-    run = _adaptive_pass(problem, cfg, solver, u0, tol, allowance, progress)
+    def allowance(a: float, h: float, size: float) -> float:
+        k = index(a)
+        amp, h_ref = float(amplification[k]), float(lengths[k])
+        # never below twice the window's rounding floor: the floors' total was checked above
+        return max(budget * math.sqrt(h_ref / (span * (amp * amp * span + h_ref))), 2.0 * ROUNDOFF_FLOOR * norms[k])
+
+    run = _adaptive_pass(problem, cfg, solver, u0, tol, allowance, progress,
+                         max_windows=max(2000, WINDOW_GROWTH * len(last.fits)),
+                         shortest=lambda a: lengths[index(a)] / SHORTEST_FRACTION)
     run.weighted = True
     return run

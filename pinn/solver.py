@@ -128,11 +128,11 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
                 progress(Progress(i, n, fit.residual_rms ** 2, err, f"t={fit.b:.4g}"))
 
         with torch_threads(solve_threads(window_system_entries(problem.dim, cfg.marching), cfg.threads)):
-            sol = solve_marching(problem, cfg.marching, on_window, dtype, cfg.tol)
-        u = sol(t)
-        with torch.no_grad():
-            f = problem.rhs(torch.tensor(t).reshape(-1, 1), torch.tensor(u)).numpy()
-        res = sol(t, derivative=True) - f
+            sol = solve_marching(problem, cfg.marching, on_window, dtype, cfg.tol, cfg.threads)
+            u = sol(t)
+            with torch.no_grad():
+                f = problem.rhs(torch.tensor(t).reshape(-1, 1), torch.tensor(u)).numpy()
+            res = sol(t, derivative=True) - f
         state = sol.state_dict()
     else:
         model = build_pinn(problem, cfg.gradient, dtype, device)
@@ -147,7 +147,8 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
             progress(Progress(s.step, s.total, s.loss, err, s.phase))
 
         try:
-            model, history = train_gradient(problem, cfg.gradient, model, dtype, device, on_step)
+            with torch_threads(cfg.threads):
+                model, history = train_gradient(problem, cfg.gradient, model, dtype, device, on_step)
         except Diverged as exc:
             if on_diverged is not None:
                 on_diverged(exc.last_good, exc.step)

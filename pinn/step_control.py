@@ -30,12 +30,16 @@ class StepSizeTooSmall(PinnError):
     """No step of at least the minimum length meets the tolerance at time ``t``.
 
     Attributes: t (where the march stopped), step (the last step tried), ratio (its error / tolerance, inf
-    when it failed), reason (a short description of the last failure, or None).
+    when it failed), reason (a short description of the last failure, or None), stalled (True when the march
+    stopped early because shrinking the step no longer lowered the error: a floor such as round-off).
     """
 
-    def __init__(self, t: float, step: float, ratio: float, reason: Optional[str] = None) -> None:
-        self.t, self.step, self.ratio, self.reason = t, step, ratio, reason
+    def __init__(self, t: float, step: float, ratio: float, reason: Optional[str] = None,
+                 stalled: bool = False) -> None:
+        self.t, self.step, self.ratio, self.reason, self.stalled = t, step, ratio, reason, stalled
         what = reason or f"estimated error {ratio:.3g} x the tolerance"
+        if stalled:
+            what += "; the estimate stopped decreasing as the step shrank"
         super().__init__(f"no step of length >= {step:.3g} meets the tolerance at t = {t:.6g} ({what})")
 
 
@@ -60,8 +64,8 @@ class StepControl:
     min_factor: float = 0.2
     max_factor: float = 2.0
     failure_factor: float = 0.7
-    failure_cap: float = 0.9
-    cap_relax: float = 1.02
+    failure_cap: float = 0.85
+    cap_relax: float = 1.01
 
 
 @dataclass
@@ -131,7 +135,8 @@ def step_end(a: float, step: float, stop: float) -> float:
 
 def march(t0: float, t1: float, first_step: float, attempt: Callable[[float, float], Trial[T]],
           control: StepControl = StepControl(), min_step: float = 0.0, max_step: float = math.inf,
-          stops: Sequence[float] = (), on_accept: Optional[Callable[[T, float], None]] = None) -> tuple[list[T], int]:
+          stops: Sequence[float] = (), on_accept: Optional[Callable[[T, float], None]] = None,
+          floor_step: Optional[Callable[[float], float]] = None) -> tuple[list[T], int]:
     """Cover [t0, t1] with accepted steps; returns their results in order and the number of rejected attempts.
 
     Args:
@@ -142,6 +147,8 @@ def march(t0: float, t1: float, first_step: float, attempt: Callable[[float, flo
         max_step: cap on the step length.
         stops: times every step must land on (sorted or not; those outside (t0, t1) are ignored).
         on_accept: called as on_accept(result, step_to_try_next) after each accepted step.
+        floor_step: floor_step(a) is the shortest step proposed at time a (the caller accepts steps that short
+            whatever their error: a best-effort mode whose overall error is judged elsewhere).
     """
     if not (t1 > t0 and first_step > 0 and max_step > 0 and min_step >= 0):
         raise PinnError(f"march needs t1 > t0 and positive steps, got [{t0}, {t1}], first step {first_step}")
@@ -163,14 +170,18 @@ def march(t0: float, t1: float, first_step: float, attempt: Callable[[float, flo
             if trial.accepted:
                 break
             rejected += 1
-            if h <= min_step * (1.0 + 1e-9) or _stalled(history):
-                raise StepSizeTooSmall(a, h, ratio, trial.failure)
-            b = a + max(min_step, min(controller.propose(h, ratio), 0.9 * h))
+            stalled = _stalled(history)
+            if h <= min_step * (1.0 + 1e-9) or stalled:
+                raise StepSizeTooSmall(a, h, ratio, trial.failure, stalled)
+            shorter = max(min_step, min(controller.propose(h, ratio), 0.9 * h))
+            b = a + (max(shorter, floor_step(a)) if floor_step is not None else shorter)
         step = min(max_step, controller.propose(h, ratio))
         if len(history) > 1:  # just rejected here: do not grow again at once
             step = min(step, h)
         accepted.append(trial.result)
         a = b
+        if floor_step is not None and a < t1:
+            step = max(step, floor_step(a))
         if on_accept is not None:
             on_accept(trial.result, step)
     return accepted, rejected
