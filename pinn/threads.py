@@ -22,10 +22,15 @@ import torch
 from pinn.errors import PinnError
 
 SMALL_SYSTEM_ENTRIES = 1_000_000
-"""Systems with fewer matrix entries (rows x columns of one least-squares solve) run on one thread. Measured by
-benchmarks/thread_threshold.py (results in benchmarks/results/thread_threshold.md): below about 1000 x 1000,
-QR / least-squares solves are no faster with two threads than with one on an idle 2-core machine, and many
-times slower when the other core is busy."""
+"""Systems with fewer matrix entries (rows x columns of one least-squares matrix) run on one thread.
+
+Measured by benchmarks/thread_threshold.py (benchmarks/results/thread_threshold.md) on the shared 2-core
+development machine (load average 7): for the marching kernel (J^T J, Cholesky, solves) two threads were at
+best 1.1x faster (J up to 240 x 360) and 10-50x slower from 480 x 720 on, busy-loop neighbour or not; the
+default Lorenz solve took 1.2 s with one thread and 9.9 s with two (2.3 s and 28 s next to a busy loop).
+No size gained on that machine, so the threshold sits where a quiet multi-core machine is expected to start
+gaining (about 1000 x 1000): 25x above a default marching window (43,200 entries). Rerun the benchmark on the
+target machine to move it."""
 
 
 def available_cores() -> int:
