@@ -134,6 +134,8 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
                 f = problem.rhs(torch.tensor(t).reshape(-1, 1), torch.tensor(u)).numpy()
             res = sol(t, derivative=True) - f
         state = sol.state_dict()
+        marching_info = {"error_estimate": sol.error_estimate, "passes": sol.passes,
+                         "rejected_windows": sol.rejected, "windows": len(sol.windows)}
     else:
         model = build_pinn(problem, cfg.gradient, dtype, device)
 
@@ -160,6 +162,8 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
         raise PinnError("the solution contains NaN; try a shorter --window or a smaller --lr")
     metrics = solution_metrics(t, u, ref, res, problem.components)
     metrics["seconds"] = seconds
+    if Method(cfg.method) is Method.marching:
+        metrics.update(marching_info)
     return SolveResult(problem, cfg, t, u, ref, res, metrics, history, seconds, state)
 
 
