@@ -21,7 +21,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from pinn.marching import DEFECT_TO_ERROR, ErrorControl, MarchingConfig, MarchingSolution, solve_marching  # noqa: E402
+from pinn.marching import ErrorControl, MarchingConfig, MarchingSolution, solve_marching  # noqa: E402
+from pinn.window_fit import DEFECT_TO_ERROR  # noqa: E402
 from pinn.taylor import taylor_solve  # noqa: E402
 from problems.lorenz import lorenz_problem  # noqa: E402
 from problems.oscillator import OscillatorParams, oscillator_exact, oscillator_problem  # noqa: E402

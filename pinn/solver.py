@@ -13,7 +13,8 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.losses import PINN, residual
-from pinn.marching import MarchingConfig, MarchingSolution, WindowFit, solve_marching, window_system_entries
+from pinn.marching import MarchingConfig, MarchingSolution, solve_marching, window_system_entries
+from pinn.window_fit import WindowFit
 from pinn.metrics import solution_metrics
 from pinn.networks import DType
 from pinn.problem import ODEProblem

@@ -136,7 +136,7 @@ def step_end(a: float, step: float, stop: float) -> float:
 def march(t0: float, t1: float, first_step: float, attempt: Callable[[float, float], Trial[T]],
           control: StepControl = StepControl(), min_step: float = 0.0, max_step: float = math.inf,
           stops: Sequence[float] = (), on_accept: Optional[Callable[[T, float], None]] = None,
-          floor_step: Optional[Callable[[float], float]] = None) -> tuple[list[T], int]:
+          floor_step: Optional[Callable[[float], float]] = None, max_steps: int = 100_000) -> tuple[list[T], int]:
     """Cover [t0, t1] with accepted steps; returns their results in order and the number of rejected attempts.
 
     Args:
@@ -149,6 +149,7 @@ def march(t0: float, t1: float, first_step: float, attempt: Callable[[float, flo
         on_accept: called as on_accept(result, step_to_try_next) after each accepted step.
         floor_step: floor_step(a) is the shortest step proposed at time a (the caller accepts steps that short
             whatever their error: a best-effort mode whose overall error is judged elsewhere).
+        max_steps: more accepted steps than this raise PinnError (a march that crawls).
     """
     if not (t1 > t0 and first_step > 0 and max_step > 0 and min_step >= 0):
         raise PinnError(f"march needs t1 > t0 and positive steps, got [{t0}, {t1}], first step {first_step}")
@@ -179,6 +180,9 @@ def march(t0: float, t1: float, first_step: float, attempt: Callable[[float, flo
         if len(history) > 1:  # just rejected here: do not grow again at once
             step = min(step, h)
         accepted.append(trial.result)
+        if len(accepted) > max_steps:
+            raise PinnError(f"more than {max_steps} steps by t = {b:.6g} of [{t0:g}, {t1:g}]: the tolerance is "
+                            f"too tight for this problem")
         a = b
         if floor_step is not None and a < t1:
             step = max(step, floor_step(a))

@@ -98,3 +98,19 @@ def test_error_transport_adds_independent_errors_in_quadrature() -> None:
     K, h = 50, 0.2
     est = transport_errors(np.full(K, h), np.tile(np.eye(2), (K, 1, 1)), np.full(K, 1e-3), np.zeros(K), 1.0)
     assert est.relative_l2 == pytest.approx(1e-3 * math.sqrt(K * h), rel=1e-12)
+
+
+def test_error_transport_gramian_matches_brute_force_products() -> None:
+    rng = np.random.default_rng(7)
+    K, d = 12, 3
+    lengths = rng.uniform(0.05, 0.2, K)
+    S = np.eye(d) + 0.3 * rng.standard_normal((K, d, d))  # non-symmetric, non-commuting steps
+    handed_on = rng.uniform(0.5, 2.0, K)
+    est = transport_errors(lengths, S, np.zeros(K), handed_on, solution_l2=1.0)
+    total = 0.0
+    for j in range(K):  # error handed on by step j, seen at the start of every later step i
+        psi = np.eye(d)
+        for i in range(j + 1, K):
+            total += lengths[i] * handed_on[j] ** 2 * np.trace(psi.T @ psi) / d
+            psi = S[i] @ psi
+    assert est.relative_l2 == pytest.approx(math.sqrt(total), rel=1e-12)

@@ -8,7 +8,7 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.marching import MarchingConfig, window_system_entries
-from pinn.solver import Progress, SolveConfig, solve
+from pinn.solver import SolveConfig, solve
 from pinn.threads import SMALL_SYSTEM_ENTRIES, solve_threads, threads_per_job, torch_threads
 from problems.lorenz import lorenz_problem
 
