@@ -22,8 +22,9 @@ from pinn.networks import MLP
 DEFECT_TO_ERROR = 10.0
 """h rms(defect at the check points) / RMS error inside the window, a conservative choice. The defect of a
 least-squares fit changes sign about once per basis direction across the window, so its integral, the error,
-is much smaller: benchmarks/results/window_error_estimate.md measures h rms(defect) / error at 20-120 (median
-40) on Lorenz windows and 8-40 (median 20-35) on square-wave-driven oscillator windows."""
+is much smaller: benchmarks/results/window_error_estimate.md measures h rms(defect) / error at 35-63 (10th to
+90th percentile) on Lorenz windows and 4-44 on square-wave-driven oscillator windows, so the estimate is 0.4 to
+6 times the true error."""
 
 MAX_REFRESH = 8
 """At most this many Jacobian refreshes per window attempt; a window that needs more is too long."""
