@@ -25,12 +25,11 @@ SMALL_SYSTEM_ENTRIES = 1_000_000
 """Systems with fewer matrix entries (rows x columns of one least-squares matrix) run on one thread.
 
 Measured by benchmarks/thread_threshold.py (benchmarks/results/thread_threshold.md) on the shared 2-core
-development machine (load average 7): for the marching kernel (J^T J, Cholesky, solves) two threads were at
-best 1.1x faster (J up to 240 x 360) and 10-50x slower from 480 x 720 on, busy-loop neighbour or not; the
-default Lorenz solve took 1.2 s with one thread and 9.9 s with two (2.3 s and 28 s next to a busy loop).
-No size gained on that machine, so the threshold sits where a quiet multi-core machine is expected to start
-gaining (about 1000 x 1000): 25x above a default marching window (43,200 entries). Rerun the benchmark on the
-target machine to move it."""
+development machine (load average 3.7): for the marching kernel (J^T J, Cholesky, solves) two threads gained
+at most 1.15x up to J of 360 x 240, 1.36x at 720 x 480, and lost (0.38x) at 1440 x 960; next to a busy-loop
+process they never gained. The default Lorenz solve took 0.67 s with one thread and 1.36 s with two (1.2 s
+and 6.9 s next to a busy loop). The threshold sits near the measured crossover, 25x above a default marching
+window (43,200 entries); rerun the benchmark on the target machine to move it."""
 
 
 def available_cores() -> int:
