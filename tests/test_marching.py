@@ -177,8 +177,9 @@ def test_window_edges_include_breakpoints() -> None:
 @pytest.mark.slow
 def test_lorenz_to_twenty_time_units_at_the_reachable_tolerance() -> None:
     problem = lorenz_problem(t1=20.0)
-    sol = solve_marching(problem, MarchingConfig(), tol=1e-7)
-    assert relative_error(sol, problem, 4001) < 1e-6  # measured 4.9e-8
+    sol = solve_marching(problem, MarchingConfig(), tol=1e-6)
+    # measured 2.5e-7 (tol 1e-7 and below are refused: rounding alone, amplified, is about 3e-8 to 6e-8)
+    assert relative_error(sol, problem, 4001) < 1e-5
 
 
 def test_gradient_trained_hidden_layers_feed_the_least_squares_solve() -> None:
