@@ -14,7 +14,6 @@ import torch
 from pinn.errors import PinnError
 from pinn.losses import PINN, residual
 from pinn.marching import MarchingConfig, MarchingSolution, solve_marching, window_system_entries
-from pinn.window_fit import WindowFit
 from pinn.metrics import solution_metrics
 from pinn.networks import DType
 from pinn.problem import ODEProblem
@@ -22,6 +21,7 @@ from pinn.reference import reference_solution
 from pinn.runs import save_checkpoint, to_json, write_csv, write_json
 from pinn.threads import solve_threads, torch_threads
 from pinn.train import Diverged, GradientConfig, TrainState, build_pinn, train_gradient
+from pinn.window_fit import WindowFit
 
 
 class Method(str, enum.Enum):
