@@ -25,7 +25,7 @@ from cli.options import (
 )
 from pinn import checks
 from pinn.choices import Activation, Device, DType, InitialCondition, Method, Optimizer, Sampling, Schedule
-from pinn.solve_config import GradientConfig, MarchingConfig, SolveCommand, SolveConfig
+from pinn.solve_config import DEFAULT_TOL, ErrorControl, GradientConfig, MarchingConfig, SolveCommand, SolveConfig
 from pinn.spec import ODESpec
 from problems import REGISTRY
 
@@ -47,8 +47,15 @@ def _solver_options() -> list[inspect.Parameter]:
         option("device", Device, SolveConfig.device, help="cpu, cuda, or auto (CUDA if available)."),
         option("seed", int, MarchingConfig.seed, help="Seed of network weights and collocation points."),
         option("eval_points", int, SolveConfig.eval_points, help="Evaluation grid size (metrics, CSV, figures)."),
-        option("window", Optional[float], None, help="Window length in time units [default: the problem's].",
-               show_default=False, rich_help_panel=M),
+        option("tol", Optional[float], None, help=f"Relative L2 error to reach: the windows are chosen by error "
+               f"control [default: {DEFAULT_TOL:g}]; with --window it is a check that stops a solve whose window "
+               "misses it.", show_default=False, rich_help_panel=M),
+        option("window", Optional[float], None, help="A fixed window length in time units instead of "
+               "error-controlled windows.", show_default=False, rich_help_panel=M),
+        option("error_control", ErrorControl, MarchingConfig.error_control, help="What --tol bounds: the error "
+               "over the whole interval (error growth included) or each window's own error.", rich_help_panel=M),
+        option("threads", Optional[int], None, help="Intra-op torch threads [default: 1 for small per-window "
+               "systems, which is fastest and steadiest on a busy machine].", show_default=False),
         option("features", int, MarchingConfig.features, help="Random hidden features per window.",
                rich_help_panel=M),
         option("points", Optional[int], None, help=f"Collocation points: per window for marching [default: "
@@ -82,7 +89,7 @@ def solve_config(o: dict[str, Any]) -> SolveConfig:
     """The :class:`SolveConfig` from the solver options (``--epochs`` goes to the chosen method)."""
     if o["epochs"] is not None:
         checks.count("epochs", o["epochs"], 1 if o["method"] is Method.marching else 0)
-    marching = MarchingConfig(window=o["window"], features=o["features"], points=o["points"] or MarchingConfig.points,
+    marching = MarchingConfig(window=o["window"], error_control=o["error_control"], features=o["features"], points=o["points"] or MarchingConfig.points,
                               activation=o["activation"], seed=o["seed"], hidden_epochs=o["hidden_epochs"],
                               **({"max_iter": o["epochs"]} if o["epochs"] is not None else {}))
     gradient = GradientConfig(width=o["units"], depth=o["layers"], activation=o["activation"],
@@ -92,7 +99,7 @@ def solve_config(o: dict[str, Any]) -> SolveConfig:
                               resample_every=o["resample_every"], batch_size=o["batch_size"], ic=o["ic_mode"],
                               seed=o["seed"], **({"epochs": o["epochs"]} if o["epochs"] is not None else {}))
     return SolveConfig(method=o["method"], dtype=o["dtype"], device=o["device"], eval_points=o["eval_points"],
-                       marching=marching, gradient=gradient)
+                       marching=marching, gradient=gradient, tol=o["tol"], threads=o["threads"])
 
 
 def solve_command(spec: ODESpec, options: dict[str, Any]) -> SolveCommand:
@@ -120,6 +127,7 @@ def execute(spec: ODESpec, command: SolveCommand, dry_run: bool = False) -> Opti
     rows = [("relative L2 error", fmt(m["relative_l2"])), ("max abs error", fmt(m["max_abs_error"])),
             ("mean |residual|", fmt(m["mean_abs_residual"])), ("max |residual|", fmt(m["max_abs_residual"])),
             ("t where error > 1%", fmt(m["time_to_1pct"], ".4g") if m["time_to_1pct"] is not None else "never"),
+            ("estimated error (by the solver)", fmt(m.get("error_estimate"))),
             ("reference", m.get("reference", "-")), (unit, str(done)), ("seconds", f"{result.seconds:.2f}"),
             ("run folder", str(run_dir))]
     p = result.problem

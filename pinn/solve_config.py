@@ -8,6 +8,7 @@ numerics, so the command line can build and check configs, and show their defaul
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -16,27 +17,45 @@ from pinn import checks
 from pinn.choices import Activation, Device, DType, InitialCondition, Method, Optimizer, Sampling, Schedule
 from pinn.errors import PinnError
 
-DEFAULT_WINDOW = 0.1
-"""Window length when neither the config nor the problem gives one (suits Lorenz-like time scales)."""
+DEFAULT_TOL = 1e-10
+"""Relative L2 error the marching solver aims at when neither a tolerance nor a fixed window is given."""
+
+
+class ErrorControl(str, enum.Enum):
+    """What the tolerance bounds when the windows are error-controlled.
+
+    interval: the estimated relative L2 error over the whole interval, including the growth of earlier
+        windows' errors (a second, tighter pass when the first misses it). The default.
+    window: each window's own estimated error relative to the solution's size, in one pass, the way an
+        adaptive ODE integrator controls local errors; on unstable problems the total error can exceed it.
+    """
+
+    interval = "interval"
+    window = "window"
 
 
 @dataclass(frozen=True)
 class MarchingConfig:
     """Settings of the time-marching least-squares solver.
 
-    window: window length in the problem's time units (windows also break at ``problem.breakpoints``);
-        None: the problem's suggested window (``ODEProblem.window``), else ``DEFAULT_WINDOW``.
+    window: fixed window length in the problem's time units (windows also break at ``problem.breakpoints``);
+        None (the default) lets the tolerance choose each window (error-controlled windows).
     features: hidden features M (width of the random network's last layer).
     points: collocation points per window (Chebyshev-Gauss-Lobatto nodes, both ends included).
     depth: hidden layers of the feature network.
     scale: hidden weights and biases are drawn from U(-scale, scale) (input in [-1, 1]).
     activation: hidden activation.
     max_iter: cap on Gauss-Newton iterations per window (stops earlier at convergence).
-    tol: stop when the step is below tol * (1 + |C|).
+    tol: Gauss-Newton stops when the correction is below tol x the solution's size (and, with a tolerance,
+        below 1% of the error the window may make).
     seed: seed of the random features.
     hidden_epochs: if > 0, the hidden layers are first trained by Adam for this many steps as a classic PINN
         on the first window (hybrid least-squares / gradient training, Cyr et al. 2020), then frozen and
         used as the features of every window.
+    error_control: what the tolerance bounds with error-controlled windows (see :class:`ErrorControl`).
+    min_window: error-controlled windows: shortest window before the solve gives up (default 1e-6 of the
+        interval).
+    max_window: error-controlled windows: longest window (default: the whole interval).
     """
 
     window: Optional[float] = None
@@ -49,6 +68,9 @@ class MarchingConfig:
     tol: float = 1e-13
     seed: int = 0
     hidden_epochs: int = 0
+    error_control: ErrorControl = ErrorControl.interval
+    min_window: Optional[float] = None
+    max_window: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.window is not None:
@@ -61,6 +83,11 @@ class MarchingConfig:
         checks.positive("tol", self.tol, 1.0)
         checks.seed("seed", self.seed)
         checks.count("hidden_epochs", self.hidden_epochs, 0)
+        for name in ("min_window", "max_window"):
+            if getattr(self, name) is not None:
+                checks.positive(name, getattr(self, name), 1e9)
+        if self.min_window is not None and self.max_window is not None and self.min_window > self.max_window:
+            raise PinnError("--min-window must not exceed --max-window")
 
 
 @dataclass(frozen=True)
@@ -113,7 +140,14 @@ class GradientConfig:
 @dataclass(frozen=True)
 class SolveConfig:
     """Everything that defines a solve besides the problem: method, precision, device, evaluation grid,
-    and the settings of each method."""
+    and the settings of each method.
+
+    tol: marching: the relative L2 error to reach; the windows are then chosen by error control (None:
+        ``DEFAULT_TOL``). With a fixed ``marching.window`` it is a check that raises PinnError when a
+        window's estimated error exceeds it.
+    threads: intra-op torch threads during the solve (None: one thread when each window's system is small,
+        see :mod:`pinn.threads`); the previous setting is restored afterwards.
+    """
 
     method: Method = Method.marching
     dtype: DType = DType.float64
@@ -121,6 +155,8 @@ class SolveConfig:
     eval_points: int = 4001
     marching: MarchingConfig = field(default_factory=MarchingConfig)
     gradient: GradientConfig = field(default_factory=GradientConfig)
+    tol: Optional[float] = None
+    threads: Optional[int] = None
 
     def __post_init__(self) -> None:
         for name, kind in (("method", Method), ("dtype", DType), ("device", Device)):
@@ -130,6 +166,10 @@ class SolveConfig:
                 raise PinnError(f"--{name} must be one of {', '.join(m.value for m in kind)}, "
                                 f"got {getattr(self, name)!r}") from None
         checks.count("eval_points", self.eval_points, 2, 10 ** 7)
+        if self.tol is not None:
+            checks.positive("tol", self.tol, 1.0)
+        if self.threads is not None:
+            checks.count("threads", self.threads, 1, 1024)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -20,15 +20,17 @@ from pinn import checks
 from pinn.choices import Device, DType, Method
 from pinn.errors import Diverged, PinnError
 from pinn.losses import PINN, residual
-from pinn.marching import WindowFit, solve_marching, window_edges
+from pinn.marching import MarchingSolution, solve_marching, window_system_entries
 from pinn.metrics import solution_metrics
 from pinn.problem import ODEProblem
 from pinn.progress import Reporter
 from pinn.reference import reference_method, reference_solution
 from pinn.runs import check_output_root, new_run_dir, save_checkpoint, to_json, write_csv, write_json
-from pinn.solve_config import DEFAULT_WINDOW, SolveCommand, SolveConfig
+from pinn.solve_config import SolveCommand, SolveConfig
 from pinn.spec import ODESpec
+from pinn.threads import solve_threads, torch_threads
 from pinn.train import TrainState, build_pinn, train_gradient
+from pinn.window_fit import WindowFit
 
 
 def resolve_device(device: Device | str) -> torch.device:
@@ -94,24 +96,27 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
     start = time.perf_counter()
 
     if Method(cfg.method) is Method.marching:
-        if cfg.marching.window is None:
-            cfg = replace(cfg, marching=replace(cfg.marching, window=problem.window or DEFAULT_WINDOW))
-        edges = np.array(window_edges(problem.t0, problem.t1, cfg.marching.window, problem.breakpoints))
-        ref_edges = reference_solution(problem, edges) if progress is not None else None
-
         def on_window(i: int, n: int, fit: WindowFit) -> None:
+            if i == 1:
+                history.clear()  # a second, tighter pass replaces the first
             history.append({"window": i, "t_end": fit.b, "iterations": fit.iterations,
-                            "residual_rms": fit.residual_rms, "seconds": time.perf_counter() - start})
+                            "residual_rms": fit.residual_rms, "error_estimate": fit.error,
+                            "seconds": time.perf_counter() - start})
             if progress is not None:
-                err = float(np.linalg.norm(fit.u_b.cpu().numpy() - ref_edges[i]) / scale)
+                j = int(np.searchsorted(t, fit.b, side="right")) - 1  # last grid time inside the window
+                u_j = MarchingSolution(fit.net, [fit])(t[j:j + 1])[0] if t[j] >= fit.a else fit.u_b.numpy()
+                err = float(np.linalg.norm(u_j - ref[j]) / scale)
                 progress(Progress(i, n, fit.residual_rms ** 2, err, f"t={fit.b:.4g}"))
 
-        sol = solve_marching(problem, cfg.marching, on_window, dtype)
-        u = sol(t)
-        with torch.no_grad():
-            f = problem.rhs(torch.tensor(t).reshape(-1, 1), torch.tensor(u)).numpy()
-        res = sol(t, derivative=True) - f
+        with torch_threads(solve_threads(window_system_entries(problem.dim, cfg.marching), cfg.threads)):
+            sol = solve_marching(problem, cfg.marching, on_window, dtype, cfg.tol, cfg.threads)
+            u = sol(t)
+            with torch.no_grad():
+                f = problem.rhs(torch.tensor(t).reshape(-1, 1), torch.tensor(u)).numpy()
+            res = sol(t, derivative=True) - f
         state = sol.state_dict()
+        marching_info = {"error_estimate": sol.error_estimate, "passes": sol.passes,
+                         "rejected_windows": sol.rejected, "windows": len(sol.windows)}
     else:
         model = build_pinn(problem, cfg.gradient, dtype, device)
 
@@ -125,7 +130,8 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
             progress(Progress(s.step, s.total, s.loss, err, s.phase))
 
         try:
-            model, history = train_gradient(problem, cfg.gradient, model, dtype, device, on_step)
+            with torch_threads(cfg.threads):
+                model, history = train_gradient(problem, cfg.gradient, model, dtype, device, on_step)
         except Diverged as exc:
             if on_diverged is not None:
                 on_diverged(exc.last_good, exc.step)
@@ -137,6 +143,8 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
         raise PinnError("the solution contains NaN; try a shorter --window or a smaller --lr")
     metrics = solution_metrics(t, u, ref, res, problem.components)
     metrics.update(seconds=seconds, reference=reference_method(problem))
+    if Method(cfg.method) is Method.marching:
+        metrics.update(marching_info)
     return SolveResult(problem, cfg, t, u, ref, res, metrics, history, seconds, state)
 
 
@@ -185,7 +193,7 @@ def work_estimate(problem: ODEProblem, cfg: SolveConfig) -> dict[str, Any]:
     eval_bytes = 8.0 * n_eval * d * 8  # grid, prediction, reference, residual and their temporaries
     if Method(cfg.method) is Method.marching:
         m = cfg.marching
-        window = m.window or problem.window or DEFAULT_WINDOW
+        window = m.window or problem.window or 0.01 * (problem.t1 - problem.t0)  # adaptive: the hint as a guess
         n_windows = math.ceil((problem.t1 - problem.t0) / window) + len(problem.breakpoints)
         rows, cols = d * m.points, d * m.features
         return {"method": "marching", "windows": n_windows, "window": window, "points_per_window": m.points,
@@ -203,13 +211,10 @@ def prepare_solve(spec: ODESpec, command: SolveCommand) -> tuple[ODEProblem, Sol
     problem's window filled in, the work estimate, and the resources (PinnError on anything wrong)."""
     problem = spec.problem(command.values, command.u0, command.t0, command.t1)
     cfg = command.solve
-    if Method(cfg.method) is Method.marching and cfg.marching.window is None:
-        cfg = replace(cfg, marching=replace(cfg.marching, window=problem.window or DEFAULT_WINDOW))
     estimate = work_estimate(problem, cfg)
     if estimate.get("windows", 0) > MAX_WINDOWS:
-        raise PinnError(f"{estimate['windows']:.3g} marching windows of {estimate['window']:g} over "
-                        f"[{problem.t0:g}, {problem.t1:g}] is more than {MAX_WINDOWS:,}; shorten --t-final or "
-                        "lengthen --window")
+        raise PinnError(f"about {estimate['windows']:.3g} marching windows of {estimate['window']:g} over "
+                        f"[{problem.t0:g}, {problem.t1:g}] is more than {MAX_WINDOWS:,}; shorten --t-final")
     checks.memory(estimate["memory_bytes"], "this solve", "lower --features, --points, --units or --eval-points")
     resolve_device(cfg.device)
     check_output_root(command.out)

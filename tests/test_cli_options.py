@@ -27,7 +27,7 @@ def test_help_shows_vectors_by_component_and_flags_without_placeholders(runner) 
     assert result.exit_code == 0
     assert "X Y Z" in result.output
     assert "<bool>" not in result.output
-    assert "[default: the problem's]" in result.output  # brackets in help are text, not markup
+    assert "[default: x=-8 y=7 z=27]" in result.output  # brackets in help are text, not markup
 
 
 def test_every_registered_problem_has_solve_and_simulate_commands(runner) -> None:

@@ -56,7 +56,8 @@ def test_cli_square_drive_writes_a_run(runner, tmp_path: Path) -> None:
     metrics = json.loads((run / "metrics.json").read_text())
     config = json.loads((run / "config.json").read_text())
     assert metrics["relative_l2"] < 1e-10
-    assert config["values"]["harmonics"] == 5 and config["resolved"]["marching"]["window"] == pytest.approx(0.1)
+    assert config["values"]["harmonics"] == 5 and config["resolved"]["marching"]["window"] is None
+    assert metrics["windows"] >= 6  # error-controlled, breaking at the drive's jumps is not needed for N = 5
 
 
 @pytest.mark.parametrize("args", [["--width", "0.2"], ["--period", "-1"], ["--harmonics", "-2"]])

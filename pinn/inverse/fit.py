@@ -34,8 +34,8 @@ from pinn.inverse.config import JointFitConfig
 from pinn.inverse.gauss_newton import JointResidual, data_rows, levenberg_marquardt
 from pinn.inverse.observations import Observations
 from pinn.inverse.trajectory import WindowedTrajectory
-from pinn.marching import MarchingConfig
 from pinn.reference import dop853
+from pinn.solve_config import MarchingConfig
 from pinn.spec import ODESpec
 
 

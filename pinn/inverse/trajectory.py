@@ -19,8 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from pinn.marching import MarchingConfig, feature_network, features_and_slopes, lobatto_nodes, window_edges
+from pinn.features import features_and_slopes, lobatto_nodes
+from pinn.marching import feature_network, window_edges
 from pinn.networks import MLP
+from pinn.solve_config import MarchingConfig
 
 RCOND = 1e-13
 """Directions of the window basis whose singular value is below RCOND times the largest are dropped."""
