@@ -80,6 +80,62 @@ def _evaluate_pinn(problem: ODEProblem, model: PINN, t: np.ndarray, dtype: torch
     return u.detach().cpu().double().numpy(), r.detach().cpu().double().numpy()
 
 
+def _by_marching(problem: ODEProblem, cfg: SolveConfig, t: np.ndarray, ref: np.ndarray, history: list[dict],
+                 progress: Optional[Callable[[Progress], None]]) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+    """u, residual, state and solver metrics of the marching solver on the grid ``t``."""
+    start = time.perf_counter()
+    scale = float(np.sqrt(np.mean(np.sum(ref ** 2, axis=1))))
+
+    def on_window(i: int, n: int, fit: WindowFit) -> None:
+        if i == 1:
+            history.clear()  # a second, tighter pass replaces the first
+        history.append({"window": i, "t_end": fit.b, "iterations": fit.iterations, "residual_rms": fit.residual_rms,
+                        "error_estimate": fit.error, "seconds": time.perf_counter() - start})
+        if progress is not None:
+            j = int(np.searchsorted(t, fit.b, side="right")) - 1  # last grid time inside the window
+            u_j = MarchingSolution(fit.net, [fit])(t[j:j + 1])[0] if t[j] >= fit.a else fit.u_b.numpy()
+            progress(Progress(i, n, fit.residual_rms ** 2, float(np.linalg.norm(u_j - ref[j]) / scale),
+                              f"t={fit.b:.4g}"))
+
+    with torch_threads(solve_threads(window_system_entries(problem.dim, cfg.marching), cfg.threads)):
+        sol = solve_marching(problem, cfg.marching, on_window, DType(cfg.dtype).torch, cfg.tol, cfg.threads)
+        u = sol(t)
+        with torch.no_grad():
+            f = problem.rhs(torch.tensor(t).reshape(-1, 1), torch.tensor(u)).numpy()
+        res = sol(t, derivative=True) - f
+    info = {"error_estimate": sol.error_estimate, "passes": sol.passes, "rejected_windows": sol.rejected,
+            "windows": len(sol.windows)}
+    return u, res, sol.state_dict(), info
+
+
+def _by_gradient(problem: ODEProblem, cfg: SolveConfig, t: np.ndarray, ref: np.ndarray, history: list[dict],
+                 progress: Optional[Callable[[Progress], None]],
+                 on_diverged: Optional[Callable[[dict, int], None]]) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+    """u, residual and state of the gradient-trained PINN on the grid ``t``."""
+    dtype, device = DType(cfg.dtype).torch, resolve_device(cfg.device)
+    model = build_pinn(problem, cfg.gradient, dtype, device)
+
+    def on_step(s: TrainState) -> None:
+        if progress is None:
+            return
+        err = None
+        if s.step % 500 == 0 or s.step == s.total:
+            u_now, _ = _evaluate_pinn(problem, model, t, dtype, device)
+            err = float(np.linalg.norm(u_now - ref) / np.linalg.norm(ref))
+        progress(Progress(s.step, s.total, s.loss, err, s.phase))
+
+    try:
+        with torch_threads(cfg.threads):
+            model, trained = train_gradient(problem, cfg.gradient, model, dtype, device, on_step)
+    except Diverged as exc:
+        if on_diverged is not None:
+            on_diverged(exc.last_good, exc.step)
+        raise
+    history.extend(trained)
+    u, res = _evaluate_pinn(problem, model, t, dtype, device)
+    return u, res, {k: v.detach().cpu() for k, v in model.state_dict().items()}, {}
+
+
 def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
           progress: Optional[Callable[[Progress], None]] = None,
           on_diverged: Optional[Callable[[dict, int], None]] = None) -> SolveResult:
@@ -89,62 +145,18 @@ def solve(problem: ODEProblem, cfg: SolveConfig = SolveConfig(),
     """
     t = np.linspace(problem.t0, problem.t1, cfg.eval_points)
     ref = reference_solution(problem, t)
-    scale = float(np.sqrt(np.mean(np.sum(ref ** 2, axis=1))))
-    dtype = DType(cfg.dtype).torch
-    device = resolve_device(cfg.device)
+    resolve_device(cfg.device)
     history: list[dict] = []
     start = time.perf_counter()
-
     if Method(cfg.method) is Method.marching:
-        def on_window(i: int, n: int, fit: WindowFit) -> None:
-            if i == 1:
-                history.clear()  # a second, tighter pass replaces the first
-            history.append({"window": i, "t_end": fit.b, "iterations": fit.iterations,
-                            "residual_rms": fit.residual_rms, "error_estimate": fit.error,
-                            "seconds": time.perf_counter() - start})
-            if progress is not None:
-                j = int(np.searchsorted(t, fit.b, side="right")) - 1  # last grid time inside the window
-                u_j = MarchingSolution(fit.net, [fit])(t[j:j + 1])[0] if t[j] >= fit.a else fit.u_b.numpy()
-                err = float(np.linalg.norm(u_j - ref[j]) / scale)
-                progress(Progress(i, n, fit.residual_rms ** 2, err, f"t={fit.b:.4g}"))
-
-        with torch_threads(solve_threads(window_system_entries(problem.dim, cfg.marching), cfg.threads)):
-            sol = solve_marching(problem, cfg.marching, on_window, dtype, cfg.tol, cfg.threads)
-            u = sol(t)
-            with torch.no_grad():
-                f = problem.rhs(torch.tensor(t).reshape(-1, 1), torch.tensor(u)).numpy()
-            res = sol(t, derivative=True) - f
-        state = sol.state_dict()
-        marching_info = {"error_estimate": sol.error_estimate, "passes": sol.passes,
-                         "rejected_windows": sol.rejected, "windows": len(sol.windows)}
+        u, res, state, info = _by_marching(problem, cfg, t, ref, history, progress)
     else:
-        model = build_pinn(problem, cfg.gradient, dtype, device)
-
-        def on_step(s: TrainState) -> None:
-            if progress is None:
-                return
-            err = None
-            if s.step % 500 == 0 or s.step == s.total:
-                u_now, _ = _evaluate_pinn(problem, model, t, dtype, device)
-                err = float(np.linalg.norm(u_now - ref) / np.linalg.norm(ref))
-            progress(Progress(s.step, s.total, s.loss, err, s.phase))
-
-        try:
-            with torch_threads(cfg.threads):
-                model, history = train_gradient(problem, cfg.gradient, model, dtype, device, on_step)
-        except Diverged as exc:
-            if on_diverged is not None:
-                on_diverged(exc.last_good, exc.step)
-            raise
-        u, res = _evaluate_pinn(problem, model, t, dtype, device)
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        u, res, state, info = _by_gradient(problem, cfg, t, ref, history, progress, on_diverged)
     seconds = time.perf_counter() - start
     if not np.all(np.isfinite(u)):
-        raise PinnError("the solution contains NaN; try a shorter --window or a smaller --lr")
+        raise PinnError("the solution contains NaN; try a smaller --tol or --window, or a smaller --lr")
     metrics = solution_metrics(t, u, ref, res, problem.components)
-    metrics.update(seconds=seconds, reference=reference_method(problem))
-    if Method(cfg.method) is Method.marching:
-        metrics.update(marching_info)
+    metrics.update(seconds=seconds, reference=reference_method(problem), **info)
     return SolveResult(problem, cfg, t, u, ref, res, metrics, history, seconds, state)
 
 
