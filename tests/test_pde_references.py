@@ -125,7 +125,7 @@ def test_allen_cahn_etdrk4_agrees_with_dop853() -> None:
     x = np.linspace(-1, 1, 128)
     t = np.linspace(0.1, 1.0, 10)
     diff = np.abs(allen_cahn_reference(x, t, points=256, max_step=1e-3) - allen_cahn_dop853(x, t, points=256)).max()
-    assert diff < 5e-11, diff  # measured 9e-12
+    assert diff < 3e-11, diff  # measured 9.2e-12 (ETDRK4 step error; step 2e-3 gives 1.4e-10)
 
 
 def test_allen_cahn_converges_in_modes() -> None:
