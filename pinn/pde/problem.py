@@ -32,6 +32,7 @@ from typing import Callable, Mapping, Optional, Union
 
 import numpy as np
 import torch
+import torch.autograd.forward_ad as fwad
 
 from pinn.errors import PinnError
 
@@ -366,6 +367,21 @@ class PDEProblem:
                             f"(one value per point), got {shape}")
         return r
 
+    def residual_partials(self, d: Derivatives, wrt: tuple[Field, ...]) -> dict[Field, torch.Tensor]:
+        """dR/df at each point for every field f in ``wrt``: {f: (n,)}.
+
+        Forward mode (a dual number per field, torch.autograd.forward_ad): R acts pointwise, so one
+        product with a tangent of ones gives the partial at every point, exactly.
+        """
+        out = {}
+        with fwad.dual_level():
+            for f in wrt:
+                value = d.field(f)
+                dual = fwad.make_dual(value, torch.ones_like(value))
+                tangent = fwad.unpack_dual(self.evaluate_residual(d.with_fields({f: dual}))).tangent
+                out[f] = torch.zeros_like(value) if tangent is None else tangent
+        return out
+
     def used_fields(self) -> tuple[Field, ...]:
         """The fields the residual depends on, found by differentiating it at random field values."""
         gen = torch.Generator().manual_seed(0)
@@ -373,17 +389,10 @@ class PDEProblem:
         a, s = self.x_interval, self.second_interval
         x = a.a + a.length * torch.rand(n, generator=gen, dtype=torch.float64)
         c = s.a + s.length * torch.rand(n, generator=gen, dtype=torch.float64)
-        base = {f: torch.rand(n, generator=gen, dtype=torch.float64) + 0.5 for f in self.fields}
+        base = {f.value: torch.rand(n, generator=gen, dtype=torch.float64) + 0.5 for f in self.fields}
         coords = {"x": x, ("y" if self.steady else "t"): c}
-        used = []
-        for f in self.fields:
-            def r_of(v: torch.Tensor, f: Field = f) -> torch.Tensor:
-                vals = {**base, f: v}
-                return self.evaluate_residual(Derivatives(**coords, **{k.value: w for k, w in vals.items()}))
-
-            _, jv = torch.func.jvp(r_of, (base[f],), (torch.ones(n, dtype=torch.float64),))
-            if bool(torch.any(jv != 0)):
-                used.append(f)
+        partials = self.residual_partials(Derivatives(**coords, **base), self.fields)
+        used = [f for f in self.fields if bool(torch.any(partials[f] != 0))]
         if not self.steady:
             if Field.u_tt in used and self.initial_velocity is None:
                 raise PinnError(f"{self.name}: the residual contains u_tt, so the problem needs "
@@ -391,6 +400,25 @@ class PDEProblem:
             if Field.u_tt not in used and self.initial_velocity is not None:
                 raise PinnError(f"{self.name}: initial_velocity is given but the residual has no u_tt")
         return tuple(used)
+
+    def is_linear(self) -> bool:
+        """Whether the residual is affine in the fields (its partial derivatives do not depend on them),
+        found by comparing the forward-mode derivatives at two random states."""
+        gen = torch.Generator().manual_seed(1)
+        n = 7
+        a, s = self.x_interval, self.second_interval
+        x = a.a + a.length * torch.rand(n, generator=gen, dtype=torch.float64)
+        c = s.a + s.length * torch.rand(n, generator=gen, dtype=torch.float64)
+        coords = {"x": x, ("y" if self.steady else "t"): c}
+
+        def partials(state: torch.Tensor) -> list[torch.Tensor]:
+            d = Derivatives(**coords, **{f.value: state[k] for k, f in enumerate(self.fields)})
+            return list(self.residual_partials(d, self.fields).values())
+
+        s1 = torch.randn(len(self.fields), n, generator=gen, dtype=torch.float64)
+        s2 = torch.randn(len(self.fields), n, generator=gen, dtype=torch.float64) * 3.0
+        return all(bool(torch.allclose(g1, g2, rtol=1e-12, atol=1e-12))
+                   for g1, g2 in zip(partials(s1), partials(s2)))
 
     def exact_on_grid(self, x: np.ndarray, second: np.ndarray) -> np.ndarray:
         """The exact solution (or the reference) on the grid x (nx,) by t or y (m,): returns (m, nx)."""
