@@ -11,8 +11,9 @@ import torch
 
 from pinn.errors import PinnError
 from pinn.optim import Optimizer
-from pinn.pde.gradient import PDEGradientConfig, build_network, solve_gradient
-from pinn.pde.problem import Dirichlet, Interval, Neumann, PDEProblem, Periodic, Rectangle
+from pinn.pde.gradient import GradientSolution, PDEGradientConfig, build_network, solve_gradient
+from pinn.pde.problem import (Dirichlet, Interval, Neumann, PDEProblem, Periodic, Rectangle,
+                              derivatives_by_autograd)
 from pinn.train import Diverged, GradientConfig
 from pinn.trial import InitialCondition
 
@@ -93,6 +94,20 @@ def test_built_in_conditions_hold_to_round_off_before_training() -> None:
     assert a.embed and torch.abs(a(torch.zeros_like(t), t) - a(torch.full_like(t, 2 * math.pi), t)).max() < 1e-14
     p = build_network(heat(), PDEGradientConfig(width=8, depth=2, constraints=InitialCondition.penalty))
     assert not p.hard_initial and p.hard_sides == ()
+
+
+@pytest.mark.parametrize("make", [wave, poisson])
+def test_grid_residual_matches_an_independent_autograd_evaluation(make) -> None:
+    # second derivatives in both coordinates from one graph (u_tt and u_xx; u_xx and u_yy)
+    problem = make()
+    model = build_network(problem, PDEGradientConfig(width=8, depth=2))
+    x = np.linspace(problem.x_interval.a, problem.x_interval.b, 9)
+    s = np.linspace(problem.second_interval.a, problem.second_interval.b, 7)
+    ours = GradientSolution(problem, model, [], PDEGradientConfig(), 0.0).residual(x, s)
+    xx, ss = (torch.from_numpy(a.ravel()) for a in np.meshgrid(x, s))
+    d = derivatives_by_autograd(lambda a, b: model(a, b), xx, ss, steady=problem.steady)
+    theirs = problem.evaluate_residual(d).detach().numpy().reshape(ours.shape)
+    assert np.abs(ours - theirs).max() < 1e-12 * max(1.0, np.abs(theirs).max())
 
 
 def test_divergence_raises_and_keeps_the_last_finite_state() -> None:

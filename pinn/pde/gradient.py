@@ -193,7 +193,8 @@ def build_network(problem: PDEProblem, cfg: PDEGradientConfig, dtype: torch.dtyp
 
 
 def _grad(f: torch.Tensor, v: torch.Tensor, create_graph: bool) -> torch.Tensor:
-    (g,) = torch.autograd.grad(f.sum(), v, create_graph=create_graph, allow_unused=True)
+    # retain_graph: several second derivatives are taken from one first-derivative graph
+    (g,) = torch.autograd.grad(f.sum(), v, create_graph=create_graph, retain_graph=True, allow_unused=True)
     return torch.zeros_like(v) if g is None else g
 
 
