@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from pinn.errors import PinnError
-from pinn.pde.inverse import (FieldObservations, PDEIdentifyConfig, identify_pde, load_observations,
-                              save_observations, simulate_observations)
+from pinn.pde.inverse import (PDEIdentifyConfig, identify_pde, load_observations, save_observations,
+                              simulate_observations, write_identify_run)
 from pinn.pde.spacetime import LeastSquaresConfig
 from problems.burgers import BurgersParams, burgers_problem
 from problems.heat import heat_problem
@@ -86,6 +86,22 @@ def test_heat_diffusivity_from_noisy_data_has_a_consistent_standard_error() -> N
     assert err < 3 * se, (err, se)  # measured 1.6 standard errors for this seed
     assert 5e-4 < se / 0.1 < 8e-4, se  # measured 6.25e-4
     assert abs(result.relative_noise / 0.01 - 1) < 0.05  # the noise level is recovered from the residuals
+
+
+def test_identify_run_folder_records_estimates_and_fit(tmp_path) -> None:
+    import json
+
+    problem = heat_problem()
+    obs = simulate_observations(problem, nx=16, every=0.25, noise=0.01, seed=1)
+    cfg = PDEIdentifyConfig(unknowns=("kappa",), guesses={"kappa": 0.12}, least_squares=HEAT_FORWARD)
+    result = identify_pde(problem, obs, cfg)
+    files = write_identify_run(tmp_path / "run", problem, obs, cfg, result, "obs.npz")
+    assert all(f.is_file() for f in files)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["estimates"]["kappa"] == pytest.approx(result.estimates[0], rel=1e-15)
+    assert metrics["relative_error"]["kappa"] == pytest.approx(abs(result.estimates[0] / 0.1 - 1), rel=1e-12)
+    with np.load(tmp_path / "run" / "fit.npz") as fit:
+        assert np.allclose(fit["misfit"], result.fitted - obs.u)
 
 
 def test_burgers_viscosity_from_exact_data_within_1e_4() -> None:

@@ -333,3 +333,28 @@ def identify_pde(problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyCo
     rms = float(np.sqrt(np.mean(data ** 2)))
     return PDEIdentification(names, values, np.sqrt(np.diag(cov)), cov, math.sqrt(s2), math.sqrt(s2) / rms,
                              fitted, history, solves, time.perf_counter() - start)
+
+
+def write_identify_run(run_dir: Path | str, problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyConfig,
+                       result: PDEIdentification, data: str = "") -> list[Path]:
+    """The run folder of ``pinn identify <pde>``: config.json, metrics.json (estimates, standard errors,
+    covariance, noise estimate, history; with the relative error against the constants the data were
+    simulated with, when the file records them), fit.npz (x, t, data, fitted, misfit) and fit.png (fitted
+    field, data, |misfit| maps). Returns the paths."""
+    from pinn.pde import plots
+    from pinn.runs import write_json
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    second = "y" if problem.steady else "t"
+    write_json(run_dir / "config.json", {"command": "identify", "problem": problem.summary(), "data": data,
+                                         "identify": cfg})
+    truth = {k: v for k, v in obs.params.items() if k in result.names}
+    write_json(run_dir / "metrics.json", {"problem": problem.name, **result.metrics(obs, truth)})
+    np.savez_compressed(run_dir / "fit.npz", x=obs.x, **{second: obs.s}, data=obs.u, fitted=result.fitted,
+                        misfit=result.fitted - obs.u)
+    text = ", ".join(f"{n} = {v:.6g} +- {s:.2g}" for n, v, s in zip(result.names, result.estimates, result.stderr))
+    shown = np.where(np.isfinite(obs.u), obs.u, result.fitted)
+    plots.plot_fields(run_dir / "fit.png", obs.x, obs.s, result.fitted, shown, second,
+                      f"{problem.name}: {text} (prediction = fitted solution, reference = data)")
+    return [run_dir / n for n in ("config.json", "metrics.json", "fit.npz", "fit.png")]
