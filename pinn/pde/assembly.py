@@ -83,6 +83,13 @@ class PatchGeometry:
     nx: int
     ns: int
     time_order: int  # 0 steady, 1 or 2 for an evolution block
+    initial_rows: bool = False  # the block's initial state as weighted rows instead of in the trial
+    initial_weight: float = 10.0
+
+    @property
+    def trial_order(self) -> int:
+        """The power n of the trial multiplier m = tau^n (0: no initial state built in)."""
+        return 0 if self.initial_rows else self.time_order
 
 
 def leibniz_multiplier(time_order: int, tau: torch.Tensor, hs: float, k: int) -> torch.Tensor:
@@ -153,6 +160,7 @@ class CellData:
     weight: float
     mats: dict[Order, torch.Tensor]
     base: dict[Order, torch.Tensor]
+    initial: Optional[dict[Order, torch.Tensor]] = None  # the block's initial data at the x-nodes
 
 
 @dataclass
@@ -175,7 +183,7 @@ class Patch:
     def edge_rows(self, side: Side) -> torch.Tensor:
         """Indices of the collocation points on one side of a cell (s-fastest ordering)."""
         nx, ns = self.geometry.nx, self.geometry.ns
-        first = 1 if self.geometry.time_order > 0 else 0  # at tau = 0 a time block's trial has no unknowns
+        first = 1 if self.geometry.trial_order > 0 else 0  # at tau = 0 a built-in initial state has no unknowns
         if side is Side.left:
             return torch.arange(first, ns)
         if side is Side.right:
@@ -228,6 +236,16 @@ class Patch:
             indicator.append(math.sqrt(share))
             cost += share
         geom = self.geometry
+        if geom.initial_rows:
+            bottom = self.edge_rows(Side.bottom)
+            for k, cd in enumerate(self.cells):
+                cell = geom.cells[k]
+                w = geom.initial_weight * math.sqrt(cell.hx / bottom.numel())
+                for j in range(geom.time_order):  # u = u(x, t0), and u_t = u_t(x, t0) scaled by the block length
+                    ws = w * cell.hs ** j
+                    val = self.value(k, (0, j), coef, bottom) - cd.initial[(0, j)]
+                    out.append(((k,), ws * cd.mats[(0, j)][bottom], ws * val))
+                    cost += float((ws * val).pow(2).sum())
         for e in geom.boundary:
             rows = self.edge_rows(e.side)
             cell = geom.cells[e.cell]
@@ -298,17 +316,17 @@ def build_patch(problem: PDEProblem, geometry: PatchGeometry, features: RandomFe
     for k, cell in enumerate(geometry.cells):
         key = (round(cell.hx, 14), round(cell.hs, 14))
         if key not in cache:
-            cache[key] = trial_matrices(features, xi, eta, cell.hx, cell.hs, geometry.time_order, orders)
+            cache[key] = trial_matrices(features, xi, eta, cell.hx, cell.hs, geometry.trial_order, orders)
         mats = cache[key]
         x = cell.x0 + (xi + 1.0) * (cell.hx / 2.0)
         if problem.periodic("x"):
             x = xa.a + torch.remainder(x - xa.a, xa.length)
         s = cell.s0 + (eta + 1.0) * (cell.hs / 2.0)
-        if geometry.time_order > 0:
+        if geometry.trial_order > 0:
             init = {o: v.repeat_interleave(ns) for o, v in initial[k].items()}
             base = base_values(init, geometry.time_order, s - cell.s0, orders)
         else:
             base = {o: torch.zeros_like(x) for o in orders}
         weight = math.sqrt(cell.hx * cell.hs / xi.numel())
-        data.append(CellData(xi, eta, x, s, weight, mats, base))
+        data.append(CellData(xi, eta, x, s, weight, mats, base, initial[k] if initial is not None else None))
     return Patch(problem, geometry, data, used, continuity_weight, boundary_weight, rcond)

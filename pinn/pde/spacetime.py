@@ -23,6 +23,7 @@ interface of the next one and the state carried between blocks never has a kink 
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,16 @@ from pinn.pde.features import FeatureActivation, FeatureSpec, RandomFeatures, lo
 from pinn.pde.problem import Derivatives, Field, PDEProblem, Side
 
 
+class InitialState(str, enum.Enum):
+    """How a time block starts from the previous block's end (or from u0): built into the trial solution
+    (exact; the default), or as weighted rows (u and u_t matched at the block's first time level), which
+    passes on values only, not derivatives, and keeps derivative noise from piling up over many blocks of a
+    problem second order in time."""
+
+    trial = "trial"
+    rows = "rows"
+
+
 @dataclass(frozen=True)
 class LeastSquaresConfig:
     """Settings of the space-time least-squares solver (evolution and steady problems).
@@ -51,7 +62,9 @@ class LeastSquaresConfig:
     max_iter, tol: Gauss-Newton iterations per block, stopped when the step is below tol (1 + |c|).
     continuity_weight, boundary_weight: weights of the interface and boundary rows (see pinn.pde.assembly).
     rcond: pivots below rcond times the largest drop their columns (rank-revealing QR).
-    adapt, adapt_ratio, max_cells, min_width: residual-driven cell splitting (module docstring).
+    initial_state, initial_weight: how a block starts (see InitialState) and the weight of its rows.
+    adapt, adapt_ratio, adapt_grading, max_cells, min_width: residual-driven cell splitting (module
+        docstring).
     seed: seed of the random features.
     """
 
@@ -68,9 +81,14 @@ class LeastSquaresConfig:
     tol: float = 1e-12
     continuity_weight: float = 10.0
     boundary_weight: float = 10.0
-    rcond: float = 1e-13
-    adapt: bool = False
+    rcond: float = 1e-15
+    initial_state: InitialState = InitialState.trial
+    initial_weight: float = 10.0
+    adapt: bool = True
+    adapt_tol: float = 1e-7
     adapt_ratio: float = 10.0
+    adapt_fraction: float = 0.8
+    adapt_grading: float = 3.0
     max_cells: int = 32
     min_width: float = 1e-3
     seed: int = 0
@@ -160,7 +178,8 @@ def block_geometry(problem: PDEProblem, edges: np.ndarray, t0: float, t1: float,
     else:
         boundary = [BoundaryEdge(0, Side.left, problem.condition_on(Side.left)),
                     BoundaryEdge(S - 1, Side.right, problem.condition_on(Side.right))]
-    return PatchGeometry(cells, interfaces, boundary, cfg.points_x, cfg.points_s, problem.time_order)
+    return PatchGeometry(cells, interfaces, boundary, cfg.points_x, cfg.points_s, problem.time_order,
+                         InitialState(cfg.initial_state) is InitialState.rows, cfg.initial_weight)
 
 
 def initial_data(problem: PDEProblem, x: torch.Tensor) -> dict[Order, torch.Tensor]:
@@ -204,7 +223,7 @@ class SpaceTimeSolution:
         idx = self._locate(fit.edges, anchor)
         out = {o: torch.empty_like(x) for o in orders}
         h_t = fit.t1 - fit.t0
-        order = self.problem.time_order
+        order = 0 if InitialState(self.cfg.initial_state) is InitialState.rows else self.problem.time_order
         base = base_values(init, order, t - fit.t0, orders)
         for k in np.unique(idx):
             mask = torch.from_numpy(idx == k)
@@ -265,6 +284,7 @@ class SpaceTimeSolution:
     def state_dict(self) -> dict:
         """Everything needed to rebuild the solution, as tensors, numbers and lists (weights_only-safe)."""
         return {"kind": "space-time", "features": self.features.state_dict(),
+                "initial_state": InitialState(self.cfg.initial_state).value,
                 "activation": FeatureActivation(self.features.spec.activation).value,
                 "blocks": [{"t0": b.t0, "t1": b.t1, "edges": torch.from_numpy(b.edges.copy()),
                             "coef": b.coef.clone()} for b in self.blocks]}
@@ -275,7 +295,7 @@ def _gauss_newton(patch: Patch, coef: torch.Tensor, linear: bool, cfg: LeastSqua
     """Minimise the patch's weighted cost over the coefficients; returns coef, iterations, cost, indicator."""
     rows, cost, indicator = patch.rows(coef)
     damping = 0.0
-    it = 0
+    it = rejected = 0
     for it in range(1, (1 if linear else cfg.max_iter) + 1):
         step = patch.step(rows, damping)
         trial = coef + step
@@ -284,29 +304,58 @@ def _gauss_newton(patch: Patch, coef: torch.Tensor, linear: bool, cfg: LeastSqua
             raise PinnError("the residual became NaN: try shorter --block or more --cells")
         if new_cost <= cost or linear:
             small = float(step.norm()) <= cfg.tol * (1.0 + float(trial.norm()))
-            stalled = damping == 0.0 and new_cost > 0.9 * cost
+            stalled = new_cost > 0.9 * cost  # the cost is at its floor
             coef, rows, cost, indicator = trial, new_rows, new_cost, new_ind
+            rejected = 0
             damping = damping / 10.0 if damping > 1e-14 else 0.0
             report(it, cost)
             if small or stalled:
                 break
         else:
+            rejected += 1
+            if rejected >= 3 or new_cost < 1.001 * cost:
+                break  # the cost sits at its round-off floor: steps no longer lower it
             damping = max(10.0 * damping, 1e-10)
             report(it, new_cost)
     return coef, it, cost, indicator
 
 
 def _split_cells(edges: np.ndarray, indicator: list[float], cfg: LeastSquaresConfig) -> Optional[np.ndarray]:
-    """Bisect cells whose residual density exceeds adapt_ratio times the median; None when none qualify."""
+    """Residual-driven bisection of cells (module docstring); None when no cell qualifies.
+
+    Gate: some cell's residual density (its squared residual share over its width) exceeds ``adapt_ratio``
+    times the median density. Marking: the fewest cells, largest share first, that hold half of the block's
+    squared residual (Doerfler marking), each bisected while wider than ``2 min_width``. Grading: any cell more
+    than ``adapt_grading`` times wider than a neighbour is bisected as well, so cell widths change
+    geometrically towards a front.
+    """
     widths = np.diff(edges)
-    density = np.asarray(indicator) ** 2 / widths
-    median = float(np.median(density))
-    marked = [k for k in range(len(widths)) if density[k] > cfg.adapt_ratio * median
-              and widths[k] / 2 >= cfg.min_width]
-    if not marked or len(widths) + len(marked) > cfg.max_cells:
+    share = np.asarray(indicator) ** 2
+    density = share / widths
+    if density.max() <= cfg.adapt_ratio * float(np.median(density)):
         return None
-    mids = [(edges[k] + edges[k + 1]) / 2 for k in marked]
-    return np.sort(np.concatenate([edges, mids]))
+    marked = set()
+    total = 0.0
+    for k in np.argsort(-share):
+        if total >= cfg.adapt_fraction * share.sum():
+            break
+        total += share[k]
+        if widths[k] / 2 >= cfg.min_width:
+            marked.add(int(k))
+    if not marked:
+        return None
+    new = list(edges) + [(edges[k] + edges[k + 1]) / 2 for k in marked]
+    new = np.array(sorted(new))
+    while True:  # grading
+        w = np.diff(new)
+        too_wide = [k for k in range(len(w)) if (k > 0 and w[k] > cfg.adapt_grading * w[k - 1])
+                    or (k < len(w) - 1 and w[k] > cfg.adapt_grading * w[k + 1])]
+        if not too_wide:
+            break
+        new = np.array(sorted(list(new) + [(new[k] + new[k + 1]) / 2 for k in too_wide]))
+    if len(new) - 1 > cfg.max_cells:
+        return None
+    return new
 
 
 def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquaresConfig(),
@@ -350,7 +399,7 @@ def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquares
                 progress(SolveProgress(n + 1, n_blocks, it, len(edges) - 1, math.sqrt(cost), t1))
 
         new_coef, iters, cost, indicator = _gauss_newton(patch, coef, linear, cfg, report)
-        while cfg.adapt:
+        while cfg.adapt and math.sqrt(cost) > cfg.adapt_tol:
             finer = _split_cells(edges, indicator, cfg)
             if finer is None:
                 break

@@ -1,0 +1,81 @@
+"""Linear advection on a periodic interval at high speed (Wang et al. 2023's hard case).
+
+    u_t + c u_x = 0,   x in [0, 2 pi) periodic,  t in [0, 1],
+    u(x, 0) = sin x,   c = 80,
+
+exact solution u = sin(x - c t) (the initial profile carried at speed c: 80 / (2 pi) = 12.7 periods).
+Set-up of S. Wang, S. Sankaran, H. Wang, P. Perdikaris, "An expert's guide to training physics-informed
+neural networks" (2023), section 6.1 (their "advection" benchmark with c = 80).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import torch
+
+from pinn.errors import PinnError
+from pinn.pde import Derivatives, Interval, PDEProblem, Periodic
+from pinn.pde.spacetime import LeastSquaresConfig
+from problems import ProblemInfo
+
+
+@dataclass(frozen=True)
+class AdvectionParams:
+    """Advection speed c (any finite real; the default 80 is the benchmark's) and final time t1."""
+
+    speed: float = 80.0
+    t1: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.speed):
+            raise PinnError(f"advection: the speed must be a finite number, got {self.speed}")
+        if not (math.isfinite(self.t1) and self.t1 > 0):
+            raise PinnError(f"advection: the final time must be positive, got {self.t1}")
+
+
+def advection_residual(d: Derivatives, p: Mapping[str, float]) -> torch.Tensor:
+    """R = u_t + c u_x."""
+    return d.u_t + p["speed"] * d.u_x
+
+
+def advection_exact(x: torch.Tensor, t: torch.Tensor, speed: float) -> torch.Tensor:
+    """u = sin(x - c t)."""
+    return torch.sin(x - speed * t)
+
+
+def advection_problem(params: AdvectionParams = AdvectionParams()) -> PDEProblem:
+    """The advection benchmark as a :class:`PDEProblem` (periodic in x; exact solution attached)."""
+    return PDEProblem(
+        name="advection",
+        domain=Interval(0.0, 2.0 * math.pi),
+        time=Interval(0.0, params.t1),
+        residual=advection_residual,
+        initial=torch.sin,
+        boundary=(Periodic("x"),),
+        params={"speed": params.speed},
+        exact=lambda x, t: advection_exact(x, t, params.speed),
+        description=f"u_t + c u_x = 0 on [0, 2 pi) periodic, u0 = sin x, c = {params.speed:g}",
+    )
+
+
+def advection_least_squares(speed: float = 80.0) -> LeastSquaresConfig:
+    """Default solver settings for speed c: time blocks short enough that the profile moves at most about
+    1.6 rad per block (features resolve a bounded number of oscillations per block)."""
+    block = 1.0 / max(1, math.ceil(abs(speed) / 1.6)) if speed else 0.1
+    return LeastSquaresConfig(block=block, cells=4, features=100, points_x=20, points_s=12)
+
+
+LEAST_SQUARES = advection_least_squares()
+"""Default solver settings for the benchmark's c = 80 (benchmarks/pde_accuracy.py)."""
+
+INFO = ProblemInfo(
+    "advection",
+    "u_t + c u_x = 0",
+    "c = 80",
+    "u(x, 0) = sin x; periodic in x",
+    "x in [0, 2 pi), t in [0, 1]",
+    "Wang, Sankaran, Wang & Perdikaris, 'An expert's guide to training PINNs' (2023); exact solution",
+)

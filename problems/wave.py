@@ -1,0 +1,82 @@
+"""The one-dimensional wave equation with two standing modes (Wang, Yu & Perdikaris 2022).
+
+    u_tt = c^2 u_xx,   x in [0, 1],  t in [0, 1],   c = 2,
+    u(0, t) = u(1, t) = 0,
+    u(x, 0) = sin(pi x) + a sin(4 pi x),  u_t(x, 0) = 0,   a = 0.5,
+
+exact solution u = sin(pi x) cos(c pi t) + a sin(4 pi x) cos(4 c pi t) (d'Alembert / separation of
+variables). Set-up of S. Wang, X. Yu, P. Perdikaris, "When and why PINNs fail to train: a neural tangent
+kernel perspective", J. Comput. Phys. 449, 110768 (2022), section 7.3.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import torch
+
+from pinn.errors import PinnError
+from pinn.pde import Derivatives, Dirichlet, Interval, PDEProblem
+from pinn.pde.spacetime import InitialState, LeastSquaresConfig
+from problems import ProblemInfo
+
+
+@dataclass(frozen=True)
+class WaveParams:
+    """Wave speed c > 0, amplitude a of the fast mode, final time t1."""
+
+    c: float = 2.0
+    fast_amplitude: float = 0.5
+    t1: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.c) and self.c > 0):
+            raise PinnError(f"wave: the wave speed c must be a positive number, got {self.c}")
+        if not math.isfinite(self.fast_amplitude):
+            raise PinnError("wave: the amplitude must be a finite number")
+        if not (math.isfinite(self.t1) and self.t1 > 0):
+            raise PinnError(f"wave: the final time must be positive, got {self.t1}")
+
+
+def wave_residual(d: Derivatives, p: Mapping[str, float]) -> torch.Tensor:
+    """R = u_tt - c^2 u_xx."""
+    return d.u_tt - p["c"] ** 2 * d.u_xx
+
+
+def wave_exact(x: torch.Tensor, t: torch.Tensor, c: float, a: float) -> torch.Tensor:
+    """u = sin(pi x) cos(c pi t) + a sin(4 pi x) cos(4 c pi t)."""
+    pi = math.pi
+    return torch.sin(pi * x) * torch.cos(c * pi * t) + a * torch.sin(4 * pi * x) * torch.cos(4 * c * pi * t)
+
+
+def wave_problem(params: WaveParams = WaveParams()) -> PDEProblem:
+    """The wave benchmark as a :class:`PDEProblem` (second order in time; exact solution attached)."""
+    c, a = params.c, params.fast_amplitude
+    return PDEProblem(
+        name="wave",
+        domain=Interval(0.0, 1.0),
+        time=Interval(0.0, params.t1),
+        residual=wave_residual,
+        initial=lambda x: wave_exact(x, torch.zeros_like(x), c, a),
+        initial_velocity=lambda x: torch.zeros_like(x),
+        boundary=(Dirichlet("left"), Dirichlet("right")),
+        params={"c": c, "fast_amplitude": a},
+        exact=lambda x, t: wave_exact(x, t, c, a),
+        description="u_tt = 4 u_xx on [0, 1], u = 0 at both ends, u0 = sin(pi x) + 0.5 sin(4 pi x), u_t(x, 0) = 0",
+    )
+
+
+LEAST_SQUARES = LeastSquaresConfig(block=0.1, cells=4, features=150, scale=2.0, points_x=24, points_s=16,
+                                   initial_state=InitialState.rows)
+"""Default solver settings (benchmarks/pde_accuracy.py)."""
+
+INFO = ProblemInfo(
+    "wave",
+    "u_tt = c^2 u_xx",
+    "c = 2",
+    "u(x, 0) = sin(pi x) + 0.5 sin(4 pi x), u_t(x, 0) = 0; u(0, t) = u(1, t) = 0",
+    "x in [0, 1], t in [0, 1]",
+    "Wang, Yu & Perdikaris, J. Comput. Phys. 449 (2022); exact solution",
+)
