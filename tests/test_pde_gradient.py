@@ -92,6 +92,11 @@ def test_built_in_conditions_hold_to_round_off_before_training() -> None:
     assert torch.abs(w(torch.zeros_like(t), t)).max() < 1e-15 and torch.abs(w(torch.ones_like(t), t)).max() < 1e-15
     a = build_network(advection(), cfg)
     assert a.embed and torch.abs(a(torch.zeros_like(t), t) - a(torch.full_like(t, 2 * math.pi), t)).max() < 1e-14
+    kinked = PDEProblem(name="allen-cahn-like", domain=Interval(-1.0, 1.0), time=Interval(0.0, 1.0),
+                        residual=lambda d, p: d.u_t - 1e-4 * d.u_xx, boundary=(Periodic("x"),),
+                        initial=lambda x: x ** 2 * torch.cos(math.pi * x))  # slopes -2 and 2 at the seam
+    k = build_network(kinked, cfg)
+    assert k.embed and not k.hard_initial  # a kinked u0 is penalised, not built into every later time
     p = build_network(heat(), PDEGradientConfig(width=8, depth=2, constraints=InitialCondition.penalty))
     assert not p.hard_initial and p.hard_sides == ()
 

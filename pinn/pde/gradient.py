@@ -12,7 +12,8 @@ periodic to round-off by construction.
 
 With ``constraints = exact`` the simple conditions are built into the trial solution instead of penalised
 (Lagaris et al. 1998): the initial state by u = u0(x) + tau N (and u0 + (t - t0) v0 + tau^2 N for
-equations of second order in time), tau = (t - t0) / (t1 - t0); each homogeneous Dirichlet side (u = 0,
+equations of second order in time), tau = (t - t0) / (t1 - t0), unless the problem is periodic and u0 is
+not (value or slope differ at the ends); each homogeneous Dirichlet side (u = 0,
 where the initial data vanish there) by a factor of the distance to it; periodicity by the embedding.
 Everything else (nonzero or time-dependent Dirichlet values, Neumann sides) is penalised. With
 ``constraints = penalty`` every condition is a penalty, as in Raissi et al.
@@ -116,6 +117,19 @@ def _vanishes(fn: Callable[[torch.Tensor], torch.Tensor], x: float) -> bool:
     return bool(abs(float(torch.as_tensor(value).reshape(-1)[0])) < 1e-10)
 
 
+def _periodic_initial_data(problem: PDEProblem) -> bool:
+    """Whether u0 (and v0) and their x-derivatives agree at both ends, so that u0 + tau N stays periodic."""
+    ends = torch.tensor([problem.x_interval.a, problem.x_interval.b], dtype=torch.float64, requires_grad=True)
+    for fn in [problem.initial] + ([problem.initial_velocity] if problem.time_order == 2 else []):
+        value = fn(ends)
+        (slope,) = torch.autograd.grad(value.sum(), ends, allow_unused=True)
+        slope = torch.zeros(2, dtype=torch.float64) if slope is None else slope
+        value = value.detach()
+        if abs(float(value[0] - value[1])) > 1e-10 or abs(float(slope[0] - slope[1])) > 1e-10:
+            return False
+    return True
+
+
 def _homogeneous(bc) -> bool:
     return isinstance(bc, Dirichlet) and not callable(bc.value) and float(bc.value) == 0.0
 
@@ -174,7 +188,9 @@ def build_network(problem: PDEProblem, cfg: PDEGradientConfig, dtype: torch.dtyp
     """The (seeded) network with the constraints that ``cfg.constraints`` and the problem allow built in."""
     torch.manual_seed(cfg.seed)
     exact = InitialCondition(cfg.constraints) is InitialCondition.exact
-    hard_initial = exact and not problem.steady
+    # a non-periodic u0 of a periodic problem (Allen-Cahn's x^2 cos(pi x) has a slope jump of 4 across the
+    # seam) would keep its kink in u0 + tau N for all t: its initial condition is penalised instead
+    hard_initial = exact and not problem.steady and (not problem.periodic("x") or _periodic_initial_data(problem))
     sides = [Side.left, Side.right] + ([Side.bottom, Side.top] if problem.steady else [])
     hard: list[Side] = []
     if exact:
