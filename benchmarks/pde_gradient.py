@@ -1,6 +1,7 @@
 """Error and seconds of the classic gradient PINN (`pinn solve <pde> --method gradient`) on burgers and wave.
 
-Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pde_gradient.py [burgers|wave ...]   (about 5 min per run)
+Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pde_gradient.py [burgers|wave ...] [exact|penalty]
+(about 5-8 min of one core per run; all four by default)
 Writes benchmarks/results/pde_gradient.md and .json (rows of other cases already there are kept).
 
 Settings (the same in benchmarks/deepxde_compare.py): a 4 x 50 tanh network, 2000 interior Sobol points,
@@ -54,11 +55,12 @@ def run(case: str, constraints: InitialCondition) -> dict:
 def main() -> None:
     torch.set_num_threads(1)
     cases = [a for a in sys.argv[1:] if a in PROBLEMS] or list(PROBLEMS)
+    modes = [m for m in InitialCondition if m.value in sys.argv[1:]] or list(InitialCondition)
     OUT.mkdir(exist_ok=True)
     path = OUT / "pde_gradient.json"
     rows = json.loads(path.read_text()) if path.exists() else []
     for case in cases:
-        for constraints in (InitialCondition.exact, InitialCondition.penalty):
+        for constraints in modes:
             rows = [r for r in rows if (r["case"], r["constraints"]) != (case, constraints.value)]
             rows.append(run(case, constraints))
             path.write_text(json.dumps(rows, indent=2))

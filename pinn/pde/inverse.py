@@ -286,7 +286,7 @@ def identify_pde(problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyCo
             trial[j] = math.log(value)
             try:
                 c = cost(field_at(trial) - data)
-            except PinnError:
+            except (PinnError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
                 c = math.inf  # the forward model fails at this value: not a candidate
             history.append({"stage": "scan", name: float(value), "misfit_rms": math.sqrt(c / n)})
             if progress is not None:
