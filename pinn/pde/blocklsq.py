@@ -13,7 +13,7 @@ of block k, are passed on to the blocks they still touch. Columns of block k who
 ``rcond * |R_11|`` are dropped (their coefficients are zero), the basic solution of a rank-deficient least-
 squares problem as in LAPACK's gelsy. A chain of cells (one time block in 1-D) costs O(S M^3), a ring
 (periodic) the same with one extra block of fill, a 2-D grid of Sx x Sy cells eliminated row by row
-O(S (Sx M)^2 M); a dense solve would cost O((S M)^3).
+O(S (Sx M)^2 M); a dense solve would cost O((S M)^3). Columns are first scaled to unit norm.
 """
 
 from __future__ import annotations
@@ -71,9 +71,17 @@ class BlockLeastSquares:
     def solve(self) -> np.ndarray:
         """The least-squares solution as (n_blocks, block_size)."""
         M = self.block_size
+        # equilibrate: every column scaled to unit norm over all its rows, so the pivot threshold compares
+        # directions, not units (u_t columns of a short block are 1 / h_t larger than u columns)
+        norms = np.zeros((self.n_blocks, M))
+        for g in self.groups:
+            for j, b in enumerate(g.blocks):
+                norms[b] += np.sum(g.matrix[:, j * M:(j + 1) * M] ** 2, axis=0)
+        scale = np.where(norms > 0, 1.0 / np.sqrt(np.where(norms > 0, norms, 1.0)), 1.0)
         pending: dict[int, list[RowGroup]] = {}
         for g in self.groups:
-            pending.setdefault(g.blocks[0], []).append(g)
+            scaled = g.matrix * np.concatenate([scale[b] for b in g.blocks])
+            pending.setdefault(g.blocks[0], []).append(RowGroup(g.blocks, scaled, g.rhs))
         done: list[_Eliminated] = []
         for k in range(self.n_blocks):
             groups = pending.pop(k, [])
@@ -119,4 +127,4 @@ class BlockLeastSquares:
             if e.others:
                 rhs -= e.fill @ np.concatenate([coef[b] for b in e.others])
             coef[e.block, e.kept] = sla.solve_triangular(e.r, rhs, lower=False)
-        return coef
+        return coef * scale

@@ -219,6 +219,8 @@ def derivatives_by_autograd(u_fn: Callable[[torch.Tensor, torch.Tensor], torch.T
     u = u_fn(x, s).reshape(x.shape)
 
     def grad(f: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if not f.requires_grad:  # f does not depend on the coordinates (a constant, or a zero derivative)
+            return torch.zeros_like(v)
         (g,) = torch.autograd.grad(f.sum(), v, create_graph=True, allow_unused=True)
         return torch.zeros_like(v) if g is None else g
 

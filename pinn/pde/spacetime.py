@@ -54,17 +54,20 @@ class LeastSquaresConfig:
     """Settings of the space-time least-squares solver (evolution and steady problems).
 
     block: time-block length (evolution problems); blocks are marched one after another.
+    first_block: length of the first block if > 0 (each next block twice as long, up to ``block``): graded
+        blocks resolve an initial layer, such as a kink of u0 smoothed by diffusion.
     cells: initial number of cells along x (uniform unless ``edges`` is given).
     cells_y: number of cells along y (steady 2-D problems).
-    edges: optional interior cell edges along x (sorted, strictly inside the interval), overriding ``cells``.
+    edges: optional interior cell edges along x (sorted, strictly inside the interval), overriding ``cells``;
+        for a periodic x, the cuts of the ring in [a, b) (include a for an interface at the domain's ends).
     features: random features M per cell; scale: their weights ~ U(-scale, scale); activation: sin or tanh.
     points_x, points_s: Chebyshev-Lobatto collocation nodes per cell along x and along t (or y).
     max_iter, tol: Gauss-Newton iterations per block, stopped when the step is below tol (1 + |c|).
     continuity_weight, boundary_weight: weights of the interface and boundary rows (see pinn.pde.assembly).
     rcond: pivots below rcond times the largest drop their columns (rank-revealing QR).
     initial_state, initial_weight: how a block starts (see InitialState) and the weight of its rows.
-    adapt, adapt_ratio, adapt_grading, max_cells, min_width: residual-driven cell splitting (module
-        docstring).
+    adapt, adapt_tol, adapt_ratio, adapt_fraction, adapt_grading, max_cells, min_width, min_block:
+        residual-driven cell splitting and block halving (module docstring); min_block is a fraction of block.
     seed: seed of the random features.
     """
 
@@ -89,8 +92,10 @@ class LeastSquaresConfig:
     adapt_ratio: float = 10.0
     adapt_fraction: float = 0.8
     adapt_grading: float = 3.0
-    max_cells: int = 32
+    max_cells: int = 64
     min_width: float = 1e-3
+    min_block: float = 1.0 / 64
+    first_block: float = 0.0
     seed: int = 0
 
     def validate(self) -> None:
@@ -155,10 +160,12 @@ def uniform_edges(problem: PDEProblem, cfg: LeastSquaresConfig) -> np.ndarray:
     iv = problem.x_interval
     if cfg.edges:
         inner = np.asarray(cfg.edges, float)
+        if problem.periodic("x"):  # any cuts of the ring; one at a puts an interface at the domain's ends
+            if inner[0] < iv.a or inner[-1] >= iv.b:
+                raise PinnError(f"edges of a periodic interval must lie in [{iv.a}, {iv.b})")
+            return np.concatenate([inner, [inner[0] + iv.length]])
         if inner[0] <= iv.a or inner[-1] >= iv.b:
             raise PinnError(f"edges must lie strictly inside ({iv.a}, {iv.b})")
-        if problem.periodic("x"):
-            return np.concatenate([inner, [inner[0] + iv.length]])
         return np.concatenate([[iv.a], inner, [iv.b]])
     edges = np.linspace(iv.a, iv.b, cfg.cells + 1)
     if problem.periodic("x"):
@@ -368,60 +375,105 @@ def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquares
     linear = problem.is_linear()
     features = RandomFeatures(cfg.feature_spec)
     T = problem.time
-    n_blocks = max(1, int(math.ceil(T.length / cfg.block - 1e-9)))
-    times = np.linspace(T.a, T.b, n_blocks + 1)
     edges = uniform_edges(problem, cfg)
     solution = SpaceTimeSolution(problem, features, [], cfg)
     cache: dict = {}
-    coef = torch.zeros(len(edges) - 1, features.size, dtype=torch.float64)
-    carried: Optional[list[dict]] = None
     nodes = lobatto_nodes(cfg.points_x)
+    estimate = max(1, int(math.ceil(T.length / cfg.block - 1e-9)))
 
-    def cell_initial(edges: np.ndarray, n: int) -> list[dict]:
+    def cell_initial(edges: np.ndarray) -> list[dict]:
         out = []
         for k in range(len(edges) - 1):
             x = torch.from_numpy(edges[k] + (nodes.numpy() + 1.0) * (edges[k + 1] - edges[k]) / 2.0)
             anchor = np.full(x.shape, 0.5 * (edges[k] + edges[k + 1]))
-            out.append(solution.end_state(x, anchor, n))
+            out.append(solution.end_state(x, anchor, len(solution.blocks)))
         return out
 
-    for n in range(n_blocks):
-        start = time.process_time()
-        t0, t1 = float(times[n]), float(times[n + 1])
-        init = carried if carried is not None else cell_initial(edges, n)
-        refinements = 0
-        geom = block_geometry(problem, edges, t0, t1, cfg)
-        patch = build_patch(problem, geom, features, init, used, cfg.continuity_weight, cfg.boundary_weight,
-                            cfg.rcond, cache)
+    def solve_block(t0: float, t1: float, edges: np.ndarray, init: list[dict], coef: torch.Tensor) -> _Block:
+        """One block with residual-driven cell splitting."""
+        n = len(solution.blocks) + 1
 
         def report(it: int, cost: float) -> None:
             if progress is not None:
-                progress(SolveProgress(n + 1, n_blocks, it, len(edges) - 1, math.sqrt(cost), t1))
+                progress(SolveProgress(n, max(n, estimate), it, len(edges) - 1, math.sqrt(cost), t1))
 
-        new_coef, iters, cost, indicator = _gauss_newton(patch, coef, linear, cfg, report)
-        while cfg.adapt and math.sqrt(cost) > cfg.adapt_tol:
-            finer = _split_cells(edges, indicator, cfg)
+        patch = build_patch(problem, block_geometry(problem, edges, t0, t1, cfg), features, init, used,
+                            cfg.continuity_weight, cfg.boundary_weight, cfg.rcond, cache)
+        coef, iters, cost, indicator = _gauss_newton(patch, coef, linear, cfg, report)
+        block = _Block(t0, t1, edges, init, patch, coef, iters, cost, 0)
+        while cfg.adapt and math.sqrt(block.cost) > cfg.adapt_tol:
+            finer = _split_cells(block.edges, indicator, cfg)
             if finer is None:
                 break
             # solve again on the split cells; keep the split only if the residual norm halves
-            init_f = cell_initial(finer, n)
+            init_f = cell_initial(finer)
             patch_f = build_patch(problem, block_geometry(problem, finer, t0, t1, cfg), features, init_f, used,
                                   cfg.continuity_weight, cfg.boundary_weight, cfg.rcond, cache)
-            c_f, it_f, cost_f, ind_f = _gauss_newton(patch_f, _refined_start(edges, finer, new_coef), linear,
-                                                     cfg, report)
-            if cost_f > 0.25 * cost:
+            c_f, it_f, cost_f, ind_f = _gauss_newton(patch_f, _refined_start(block.edges, finer, block.coef),
+                                                     linear, cfg, report)
+            if cost_f > 0.25 * block.cost:
                 break
-            edges, init, patch = finer, init_f, patch_f
-            new_coef, iters, cost, indicator = c_f, it_f, cost_f, ind_f
-            refinements += 1
-        coef = new_coef
-        fit = BlockFit(t0, t1, edges.copy(), coef.clone(), iters, math.sqrt(cost), time.process_time() - start,
-                       refinements)
+            block = _Block(t0, t1, finer, init_f, patch_f, c_f, it_f, cost_f, block.refinements + 1)
+            indicator = ind_f
+        return block
+
+    t0, h = T.a, cfg.first_block or cfg.block
+    coef = torch.zeros(len(edges) - 1, features.size, dtype=torch.float64)
+    carried: Optional[list[dict]] = None
+    failed_halving = 0.0  # residual norm at which halving a block last failed to pay off
+
+    def worth_halving(block: _Block, h: float, first: bool) -> bool:
+        r = math.sqrt(block.cost)
+        if not cfg.adapt or r <= cfg.adapt_tol or h / 2 < cfg.block * cfg.min_block:
+            return False
+        return not first or r > 10.0 * failed_halving
+
+    while t0 < T.b - 1e-12 * T.length:
+        start = time.process_time()
+        h = min(h, T.b - t0)
+        if T.b - (t0 + h) < 1e-9 * T.length:
+            h = T.b - t0
+        init = carried if carried is not None else cell_initial(edges)
+        block = solve_block(t0, t0 + h, edges, init, coef)
+        first = True
+        # a residual the cells cannot remove (a singular start, a fast transient): try half the block
+        while worth_halving(block, h, first):
+            half = solve_block(t0, t0 + h / 2, block.edges, block.init, block.coef / 2)
+            if half.cost > 0.25 * block.cost:
+                failed_halving = math.sqrt(block.cost)
+                break
+            failed_halving = 0.0
+            block, h, first = half, h / 2, False
+        edges, coef = block.edges, block.coef
+        fit = BlockFit(block.t0, block.t1, edges.copy(), coef.clone(), block.iterations, math.sqrt(block.cost),
+                       time.process_time() - start, block.refinements)
         solution.blocks.append(fit)
-        carried = _carry(patch, coef, problem.time_order)
+        carried = _carry(block.patch, coef, problem.time_order)
         if not all(bool(torch.all(torch.isfinite(v))) for d in carried for v in d.values()):
-            raise PinnError(f"the solution became NaN at t = {t1:.6g}: try a shorter --block")
+            raise PinnError(f"the solution became NaN at t = {block.t1:.6g}: try a shorter --block")
+        t0 = block.t1
+        # grow back towards the block length, landing on multiples of it (graded or halved blocks)
+        past = math.remainder(t0 - T.a, cfg.block) % cfg.block
+        if past < 1e-9 * cfg.block or cfg.block - past < 1e-9 * cfg.block:
+            h = cfg.block
+        else:
+            h = min(2.0 * h, past, cfg.block - past)
     return solution
+
+
+@dataclass
+class _Block:
+    """A block being solved: its interval, cells, initial data, patch, coefficients and fit statistics."""
+
+    t0: float
+    t1: float
+    edges: np.ndarray
+    init: list[dict]
+    patch: Patch
+    coef: torch.Tensor
+    iterations: int
+    cost: float
+    refinements: int
 
 
 def _refined_start(old: np.ndarray, new: np.ndarray, coef: torch.Tensor) -> torch.Tensor:
