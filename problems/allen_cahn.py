@@ -70,10 +70,11 @@ def allen_cahn_problem(params: AllenCahnParams = AllenCahnParams()) -> PDEProble
 
 LEAST_SQUARES = LeastSquaresConfig(block=0.05, first_block=0.05 / 64, edges=tuple(np.linspace(-1.0, 1.0, 9)[:-1]),
                                    features=100, points_x=24, points_s=12, adapt=True, min_width=2.5e-4)
-"""Default solver settings (benchmarks/pde_accuracy.py): 8 equal cells with an interface at x = +-1, where
-the periodic extension of u0 has its kink, split automatically towards the kink and the interfaces as they
-form; the first block 1/64 of the others, each next one twice as long, to resolve the initial layer that
-diffusion spreads from the kink (width sqrt(eps t))."""
+"""Default solver settings: relative L2 1.3e-7 in about 70 s of one core (benchmarks/pde_accuracy.py).
+8 equal cells with an interface at x = +-1, where the periodic extension of u0 has its kink, split
+automatically (down to 2.5e-4 wide) towards the kink and towards the interfaces as they form; the first
+block 1/64 of the others, each next one twice as long, to resolve the initial layer that diffusion spreads
+from the kink (width sqrt(eps t)). Without the graded start the error is 1e-5, dominated by that layer."""
 
 INFO = ProblemInfo(
     "allen-cahn",

@@ -67,7 +67,8 @@ def burgers_problem(params: BurgersParams = BurgersParams()) -> PDEProblem:
 
 LEAST_SQUARES = LeastSquaresConfig(block=0.05, cells=8, features=100, points_x=24, points_s=12, adapt=True)
 """Default solver settings: 8 equal cells to start, split automatically towards the front as it forms
-(about 22 cells from t = 0.4 on, the smallest 1/128 wide at x = 0); benchmarks/pde_accuracy.py."""
+(about 20 cells from t = 0.4 on, the smallest 1/128 wide at x = 0); relative L2 2.5e-10 to 3.0e-9 over
+feature seeds 0, 1, 2 in about 12 s (benchmarks/pde_accuracy.py)."""
 
 INFO = ProblemInfo(
     "burgers",

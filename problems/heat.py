@@ -63,7 +63,8 @@ def heat_problem(params: HeatParams = HeatParams()) -> PDEProblem:
 
 
 LEAST_SQUARES = LeastSquaresConfig(block=0.1, cells=4, features=100, points_x=24, points_s=12)
-"""Default solver settings (benchmarks/pde_accuracy.py: relative L2 about 2e-12 in about 1 s)."""
+"""Default solver settings: 10 blocks of 4 cells x 100 sine features; relative L2 1.0e-12 in about 2 s
+(benchmarks/pde_accuracy.py)."""
 
 INFO = ProblemInfo(
     "heat",

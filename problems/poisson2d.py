@@ -65,7 +65,8 @@ def poisson2d_problem(params: PoissonParams = PoissonParams()) -> PDEProblem:
 
 
 LEAST_SQUARES = LeastSquaresConfig(cells=4, cells_y=4, features=300, scale=3.0, points_x=25, points_s=25)
-"""Default solver settings: 4 x 4 cells of 300 sine features (benchmarks/pde_accuracy.py)."""
+"""Default solver settings: 4 x 4 cells of 300 sine features, one linear solve; relative L2 1.3e-10 in
+about 6 s (benchmarks/pde_accuracy.py)."""
 
 INFO = ProblemInfo(
     "poisson2d",

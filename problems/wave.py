@@ -70,7 +70,9 @@ def wave_problem(params: WaveParams = WaveParams()) -> PDEProblem:
 
 LEAST_SQUARES = LeastSquaresConfig(block=0.1, cells=4, features=150, scale=2.0, points_x=24, points_s=16,
                                    initial_state=InitialState.rows)
-"""Default solver settings (benchmarks/pde_accuracy.py)."""
+"""Default solver settings: 10 blocks of 4 cells x 150 sine features, each block starting from the previous
+one's u and u_t as weighted rows (carrying u_xx and u_txx in the trial solution amplified their noise
+from block to block); relative L2 2e-12 in about 1 s (benchmarks/pde_accuracy.py)."""
 
 INFO = ProblemInfo(
     "wave",
