@@ -102,3 +102,13 @@ def test_rank_deficient_blocks_get_a_small_solution() -> None:
     best = np.linalg.lstsq(a, b, rcond=None)[0]
     assert np.linalg.norm(a @ c - b) <= np.linalg.norm(a @ best - b) * (1 + 1e-10)
     assert np.abs(c).max() < 100 * np.abs(best).max()
+
+
+def test_splitting_a_cell_never_cuts_a_periodic_seam() -> None:
+    from pinn.pde.spacetime import _bisect
+
+    two_pi = 2 * np.pi
+    cut = _bisect(1.5 * np.pi, 2.5 * np.pi, (0.0, two_pi))  # the midpoint would be the seam 2 pi = 0
+    assert 1.5 * np.pi < cut < 2.5 * np.pi and abs(cut - two_pi) >= 0.25 * np.pi - 1e-12
+    assert _bisect(0.5, 1.5, (0.0, two_pi)) == 1.0  # away from the seam: the midpoint
+    assert _bisect(1.5 * np.pi, 2.5 * np.pi, None) == 2 * np.pi  # not periodic: the midpoint

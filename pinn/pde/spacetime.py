@@ -327,7 +327,20 @@ def _gauss_newton(patch: Patch, coef: torch.Tensor, linear: bool, cfg: LeastSqua
     return coef, it, cost, indicator
 
 
-def _split_cells(edges: np.ndarray, indicator: list[float], cfg: LeastSquaresConfig) -> Optional[np.ndarray]:
+def _bisect(x0: float, x1: float, seam: Optional[tuple[float, float]]) -> float:
+    """The point that splits [x0, x1]: its midpoint, moved by a quarter of the width when the midpoint would
+    fall on the seam of a periodic interval (a + k L, seam = (a, L)), so that the seam stays inside a cell."""
+    mid = 0.5 * (x0 + x1)
+    if seam is not None:
+        a, length = seam
+        nearest = a + length * round((mid - a) / length)
+        if abs(mid - nearest) < 0.25 * (x1 - x0) and x0 < nearest < x1:
+            mid = nearest + (0.25 if mid >= nearest else -0.25) * (x1 - x0)
+    return mid
+
+
+def _split_cells(edges: np.ndarray, indicator: list[float], cfg: LeastSquaresConfig,
+                 seam: Optional[tuple[float, float]] = None) -> Optional[np.ndarray]:
     """Residual-driven bisection of cells (module docstring); None when no cell qualifies.
 
     Gate: some cell's residual density (its squared residual share over its width) exceeds ``adapt_ratio``
@@ -351,7 +364,7 @@ def _split_cells(edges: np.ndarray, indicator: list[float], cfg: LeastSquaresCon
             marked.add(int(k))
     if not marked:
         return None
-    new = list(edges) + [(edges[k] + edges[k + 1]) / 2 for k in marked]
+    new = list(edges) + [_bisect(edges[k], edges[k + 1], seam) for k in marked]
     new = np.array(sorted(new))
     while True:  # grading
         w = np.diff(new)
@@ -359,7 +372,7 @@ def _split_cells(edges: np.ndarray, indicator: list[float], cfg: LeastSquaresCon
                     or (k < len(w) - 1 and w[k] > cfg.adapt_grading * w[k + 1])]
         if not too_wide:
             break
-        new = np.array(sorted(list(new) + [(new[k] + new[k + 1]) / 2 for k in too_wide]))
+        new = np.array(sorted(list(new) + [_bisect(new[k], new[k + 1], seam) for k in too_wide]))
     if len(new) - 1 > cfg.max_cells:
         return None
     return new
@@ -380,6 +393,10 @@ def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquares
     cache: dict = {}
     nodes = lobatto_nodes(cfg.points_x)
     estimate = max(1, int(math.ceil(T.length / cfg.block - 1e-9)))
+    iv = problem.x_interval
+    # a periodic x: keep x = a inside a cell when splitting, unless the cells start with an interface there
+    seam = (iv.a, iv.length) if problem.periodic("x") and not np.isclose((edges[0] - iv.a) % iv.length, 0.0) \
+        else None
 
     def cell_initial(edges: np.ndarray) -> list[dict]:
         out = []
@@ -402,7 +419,7 @@ def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquares
         coef, iters, cost, indicator = _gauss_newton(patch, coef, linear, cfg, report)
         block = _Block(t0, t1, edges, init, patch, coef, iters, cost, 0)
         while cfg.adapt and math.sqrt(block.cost) > cfg.adapt_tol:
-            finer = _split_cells(block.edges, indicator, cfg)
+            finer = _split_cells(block.edges, indicator, cfg, seam)
             if finer is None:
                 break
             # solve again on the split cells; keep the split only if the residual norm halves
