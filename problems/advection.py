@@ -17,8 +17,7 @@ from typing import Mapping
 import torch
 
 from pinn.errors import PinnError
-from pinn.pde import Derivatives, Interval, PDEProblem, Periodic
-from pinn.pde.spacetime import LeastSquaresConfig
+from pinn.pde import Derivatives, Interval, LeastSquaresConfig, PDEProblem, Periodic
 from problems import ProblemInfo
 
 

@@ -22,8 +22,7 @@ import numpy as np
 import torch
 
 from pinn.errors import PinnError
-from pinn.pde import Derivatives, Interval, PDEProblem, Periodic
-from pinn.pde.spacetime import LeastSquaresConfig
+from pinn.pde import Derivatives, Interval, LeastSquaresConfig, PDEProblem, Periodic
 from problems import ProblemInfo
 from problems.allen_cahn_reference import allen_cahn_reference
 

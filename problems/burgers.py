@@ -20,8 +20,7 @@ import numpy as np
 import torch
 
 from pinn.errors import PinnError
-from pinn.pde import Derivatives, Dirichlet, Interval, PDEProblem
-from pinn.pde.spacetime import LeastSquaresConfig
+from pinn.pde import Derivatives, Dirichlet, Interval, LeastSquaresConfig, PDEProblem
 from problems import ProblemInfo
 from problems.burgers_reference import burgers_cole_hopf
 

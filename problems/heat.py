@@ -17,8 +17,7 @@ from typing import Mapping
 import torch
 
 from pinn.errors import PinnError
-from pinn.pde import Derivatives, Dirichlet, Interval, PDEProblem
-from pinn.pde.spacetime import LeastSquaresConfig
+from pinn.pde import Derivatives, Dirichlet, Interval, LeastSquaresConfig, PDEProblem
 from problems import ProblemInfo
 
 

@@ -16,8 +16,7 @@ from typing import Mapping
 import torch
 
 from pinn.errors import PinnError
-from pinn.pde import Derivatives, Dirichlet, Interval, PDEProblem, Rectangle, Side
-from pinn.pde.spacetime import LeastSquaresConfig
+from pinn.pde import Derivatives, Dirichlet, Interval, LeastSquaresConfig, PDEProblem, Rectangle, Side
 from problems import ProblemInfo
 
 

@@ -18,8 +18,7 @@ from typing import Mapping
 import torch
 
 from pinn.errors import PinnError
-from pinn.pde import Derivatives, Dirichlet, Interval, PDEProblem
-from pinn.pde.spacetime import InitialState, LeastSquaresConfig
+from pinn.pde import Derivatives, Dirichlet, InitialState, Interval, LeastSquaresConfig, PDEProblem
 from problems import ProblemInfo
 
 

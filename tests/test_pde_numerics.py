@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from pinn.pde.adapt import bisect_cell
 from pinn.pde.assembly import trial_matrices
 from pinn.pde.blocklsq import BlockLeastSquares
 from pinn.pde.features import FeatureActivation, FeatureSpec, RandomFeatures
@@ -105,10 +106,8 @@ def test_rank_deficient_blocks_get_a_small_solution() -> None:
 
 
 def test_splitting_a_cell_never_cuts_a_periodic_seam() -> None:
-    from pinn.pde.spacetime import _bisect
-
     two_pi = 2 * np.pi
-    cut = _bisect(1.5 * np.pi, 2.5 * np.pi, (0.0, two_pi))  # the midpoint would be the seam 2 pi = 0
+    cut = bisect_cell(1.5 * np.pi, 2.5 * np.pi, (0.0, two_pi))  # the midpoint would be the seam 2 pi = 0
     assert 1.5 * np.pi < cut < 2.5 * np.pi and abs(cut - two_pi) >= 0.25 * np.pi - 1e-12
-    assert _bisect(0.5, 1.5, (0.0, two_pi)) == 1.0  # away from the seam: the midpoint
-    assert _bisect(1.5 * np.pi, 2.5 * np.pi, None) == 2 * np.pi  # not periodic: the midpoint
+    assert bisect_cell(0.5, 1.5, (0.0, two_pi)) == 1.0  # away from the seam: the midpoint
+    assert bisect_cell(1.5 * np.pi, 2.5 * np.pi, None) == 2 * np.pi  # not periodic: the midpoint

@@ -12,7 +12,8 @@ import torch
 
 from pinn.pde import (Interval, LeastSquaresConfig, Neumann, PDEProblem, PDESolveConfig, SolveProgress,
                       solve_pde, write_pde_run)
-from pinn.pde.spacetime import InitialState, solve_space_time
+from pinn.pde import InitialState
+from pinn.pde.spacetime import solve_space_time
 from problems.advection import AdvectionParams, advection_problem
 from problems.allen_cahn import AllenCahnParams, allen_cahn_problem
 from problems.burgers import BurgersParams, burgers_problem

@@ -12,8 +12,8 @@ from pinn.pde.problem import (Derivatives, Dirichlet, Field, Interval, Neumann, 
                               Side, derivatives_by_autograd)
 from pinn.pde.runs import write_pde_run
 from pinn.pde.solve import PDEMethod, PDEResult, PDESolveConfig, solve_pde
-from pinn.pde.spacetime import LeastSquaresConfig, SolveProgress
+from pinn.pde.config import InitialState, LeastSquaresConfig, SolveProgress
 
 __all__ = ["PDEProblem", "Interval", "Rectangle", "Side", "Dirichlet", "Neumann", "Periodic", "Field",
-           "Derivatives", "derivatives_by_autograd", "LeastSquaresConfig", "FeatureActivation", "PDEMethod",
+           "Derivatives", "derivatives_by_autograd", "LeastSquaresConfig", "InitialState", "FeatureActivation", "PDEMethod",
            "PDESolveConfig", "PDEResult", "SolveProgress", "solve_pde", "write_pde_run"]

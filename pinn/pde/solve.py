@@ -18,7 +18,8 @@ import numpy as np
 
 from pinn.errors import PinnError
 from pinn.pde.problem import PDEProblem
-from pinn.pde.spacetime import LeastSquaresConfig, SolveProgress, solve_space_time
+from pinn.pde.config import LeastSquaresConfig, SolveProgress
+from pinn.pde.spacetime import solve_space_time
 from pinn.pde.steady import solve_steady
 
 if TYPE_CHECKING:

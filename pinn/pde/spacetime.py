@@ -13,132 +13,33 @@ Periodic problems: the cells tile a ring; the edges are shifted by half a cell s
 inside a cell whose network is evaluated at x - L beyond b, so u and all its derivatives are periodic to
 round-off there, and continuity rows join the remaining interfaces.
 
-Adaptive cells (``adapt=True``): after a block is solved, each cell's share of the weighted residual
-integral, eta_k^2 = sum over its points of w R^2, is divided by the cell's width to give a residual density.
-Cells whose density exceeds ``adapt_ratio`` times the median density are bisected (down to ``min_width``,
-up to ``max_cells``) and the block is solved again, repeated while the block's residual norm falls by at
-least a factor 2. Cells are only ever split, never merged, so every interface of a block is also an
-interface of the next one and the state carried between blocks never has a kink inside a cell.
+Adaptive cells and blocks (``adapt=True``): a block whose residual norm exceeds ``adapt_tol`` has its cells
+split where the residual concentrates (pinn.pde.adapt) and is solved again. Cells are only ever split,
+never merged, so every interface of a block is also an interface of the next one and the state carried
+between blocks never has a kink inside a cell. When splitting cells does not bring the residual down, the
+block is halved (kept when the cost falls fourfold, down to ``min_block`` of the block length; after a
+halving fails it is tried again only once the residual has grown tenfold); blocks then grow back, doubling,
+to the block length, landing on its multiples. ``first_block`` starts the march with such a graded block.
 """
 
 from __future__ import annotations
 
-import enum
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
 
 from pinn.errors import PinnError
+from pinn.pde.adapt import refined_start, split_cells
 from pinn.pde.assembly import (BoundaryEdge, Cell, Interface, Order, Patch, PatchGeometry, base_values,
                                build_patch, field_order, initial_orders, trial_matrices)
-from pinn.pde.features import FeatureActivation, FeatureSpec, RandomFeatures, lobatto_nodes
-from pinn.pde.problem import Derivatives, Field, PDEProblem, Side
-
-
-class InitialState(str, enum.Enum):
-    """How a time block starts from the previous block's end (or from u0): built into the trial solution
-    (exact; the default), or as weighted rows (u and u_t matched at the block's first time level), which
-    passes on values only, not derivatives, and keeps derivative noise from piling up over many blocks of a
-    problem second order in time."""
-
-    trial = "trial"
-    rows = "rows"
-
-
-@dataclass(frozen=True)
-class LeastSquaresConfig:
-    """Settings of the space-time least-squares solver (evolution and steady problems).
-
-    block: time-block length (evolution problems); blocks are marched one after another.
-    first_block: length of the first block if > 0 (each next block twice as long, up to ``block``): graded
-        blocks resolve an initial layer, such as a kink of u0 smoothed by diffusion.
-    cells: initial number of cells along x (uniform unless ``edges`` is given).
-    cells_y: number of cells along y (steady 2-D problems).
-    edges: optional interior cell edges along x (sorted, strictly inside the interval), overriding ``cells``;
-        for a periodic x, the cuts of the ring in [a, b) (include a for an interface at the domain's ends).
-    features: random features M per cell; scale: their weights ~ U(-scale, scale); activation: sin or tanh.
-    points_x, points_s: Chebyshev-Lobatto collocation nodes per cell along x and along t (or y).
-    max_iter, tol: Gauss-Newton iterations per block, stopped when the step is below tol (1 + |c|).
-    continuity_weight, boundary_weight: weights of the interface and boundary rows (see pinn.pde.assembly).
-    rcond: pivots below rcond times the largest drop their columns (rank-revealing QR).
-    initial_state, initial_weight: how a block starts (see InitialState) and the weight of its rows.
-    adapt, adapt_tol, adapt_ratio, adapt_fraction, adapt_grading, max_cells, min_width, min_block:
-        residual-driven cell splitting and block halving (module docstring); min_block is a fraction of block.
-    seed: seed of the random features.
-    """
-
-    block: float = 0.05
-    cells: int = 8
-    cells_y: int = 1
-    edges: tuple[float, ...] = ()
-    features: int = 100
-    scale: float = 1.5
-    activation: FeatureActivation = FeatureActivation.sin
-    points_x: int = 24
-    points_s: int = 12
-    max_iter: int = 10
-    tol: float = 1e-12
-    continuity_weight: float = 10.0
-    boundary_weight: float = 10.0
-    rcond: float = 1e-15
-    initial_state: InitialState = InitialState.trial
-    initial_weight: float = 10.0
-    adapt: bool = True
-    adapt_tol: float = 1e-7
-    adapt_ratio: float = 10.0
-    adapt_fraction: float = 0.8
-    adapt_grading: float = 3.0
-    max_cells: int = 64
-    min_width: float = 1e-3
-    min_block: float = 1.0 / 64
-    first_block: float = 0.0
-    seed: int = 0
-
-    def validate(self) -> None:
-        """Raise PinnError on settings no solve can use."""
-        checks = [
-            (self.block > 0 and math.isfinite(self.block), f"block must be a positive time, got {self.block}"),
-            (self.cells >= 1 and self.cells_y >= 1, "cells and cells_y must be at least 1"),
-            (self.features >= 1, f"features must be at least 1, got {self.features}"),
-            (math.isfinite(self.scale) and self.scale > 0, f"scale must be positive, got {self.scale}"),
-            (self.points_x >= 2 and self.points_s >= 2, "points_x and points_s must be at least 2 (a grid of one "
-                                                       "point has no interior)"),
-            (self.max_iter >= 1, "max_iter must be at least 1"),
-            (all(math.isfinite(v) and v > 0 for v in (self.continuity_weight, self.boundary_weight)),
-             "continuity_weight and boundary_weight must be positive"),
-            (0 < self.rcond < 1, f"rcond must lie in (0, 1), got {self.rcond}"),
-            (self.adapt_ratio > 1 and self.max_cells >= 1 and self.min_width > 0, "adapt_ratio must exceed 1, "
-                                                                                  "max_cells >= 1, min_width > 0"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise PinnError(message)
-        if any(not math.isfinite(e) for e in self.edges) or list(self.edges) != sorted(set(self.edges)):
-            raise PinnError("edges must be finite, strictly increasing")
-
-    @property
-    def feature_spec(self) -> FeatureSpec:
-        return FeatureSpec(self.features, self.scale, FeatureActivation(self.activation), self.seed)
-
-
-@dataclass
-class SolveProgress:
-    """Reported after every Gauss-Newton iteration: block (1-based) of blocks, iteration, cells, and the
-    root of the weighted least-squares cost (about the L2 norm of the residual over the block)."""
-
-    block: int
-    blocks: int
-    iteration: int
-    cells: int
-    residual: float
-    t: float
-
-
-Progress = Callable[[SolveProgress], None]
+from pinn.pde.config import InitialState, LeastSquaresConfig, Progress, SolveProgress
+from pinn.pde.features import FeatureActivation, RandomFeatures, lobatto_nodes
+from pinn.pde.gauss_newton import gauss_newton
+from pinn.pde.problem import Derivatives, PDEProblem, Side
 
 
 @dataclass
@@ -297,87 +198,6 @@ class SpaceTimeSolution:
                             "coef": b.coef.clone()} for b in self.blocks]}
 
 
-def _gauss_newton(patch: Patch, coef: torch.Tensor, linear: bool, cfg: LeastSquaresConfig,
-                  report: Callable[[int, float], None]) -> tuple[torch.Tensor, int, float, list[float]]:
-    """Minimise the patch's weighted cost over the coefficients; returns coef, iterations, cost, indicator."""
-    rows, cost, indicator = patch.rows(coef)
-    damping = 0.0
-    it = rejected = 0
-    for it in range(1, (1 if linear else cfg.max_iter) + 1):
-        step = patch.step(rows, damping)
-        trial = coef + step
-        new_rows, new_cost, new_ind = patch.rows(trial)
-        if not math.isfinite(new_cost):
-            raise PinnError("the residual became NaN: try shorter --block or more --cells")
-        if new_cost <= cost or linear:
-            small = float(step.norm()) <= cfg.tol * (1.0 + float(trial.norm()))
-            stalled = new_cost > 0.9 * cost  # the cost is at its floor
-            coef, rows, cost, indicator = trial, new_rows, new_cost, new_ind
-            rejected = 0
-            damping = damping / 10.0 if damping > 1e-14 else 0.0
-            report(it, cost)
-            if small or stalled:
-                break
-        else:
-            rejected += 1
-            if rejected >= 3 or new_cost < 1.001 * cost:
-                break  # the cost sits at its round-off floor: steps no longer lower it
-            damping = max(10.0 * damping, 1e-10)
-            report(it, new_cost)
-    return coef, it, cost, indicator
-
-
-def _bisect(x0: float, x1: float, seam: Optional[tuple[float, float]]) -> float:
-    """The point that splits [x0, x1]: its midpoint, moved by a quarter of the width when the midpoint would
-    fall on the seam of a periodic interval (a + k L, seam = (a, L)), so that the seam stays inside a cell."""
-    mid = 0.5 * (x0 + x1)
-    if seam is not None:
-        a, length = seam
-        nearest = a + length * round((mid - a) / length)
-        if abs(mid - nearest) < 0.25 * (x1 - x0) and x0 < nearest < x1:
-            mid = nearest + (0.25 if mid >= nearest else -0.25) * (x1 - x0)
-    return mid
-
-
-def _split_cells(edges: np.ndarray, indicator: list[float], cfg: LeastSquaresConfig,
-                 seam: Optional[tuple[float, float]] = None) -> Optional[np.ndarray]:
-    """Residual-driven bisection of cells (module docstring); None when no cell qualifies.
-
-    Gate: some cell's residual density (its squared residual share over its width) exceeds ``adapt_ratio``
-    times the median density. Marking: the fewest cells, largest share first, that hold half of the block's
-    squared residual (Doerfler marking), each bisected while wider than ``2 min_width``. Grading: any cell more
-    than ``adapt_grading`` times wider than a neighbour is bisected as well, so cell widths change
-    geometrically towards a front.
-    """
-    widths = np.diff(edges)
-    share = np.asarray(indicator) ** 2
-    density = share / widths
-    if density.max() <= cfg.adapt_ratio * float(np.median(density)):
-        return None
-    marked = set()
-    total = 0.0
-    for k in np.argsort(-share):
-        if total >= cfg.adapt_fraction * share.sum():
-            break
-        total += share[k]
-        if widths[k] / 2 >= cfg.min_width:
-            marked.add(int(k))
-    if not marked:
-        return None
-    new = list(edges) + [_bisect(edges[k], edges[k + 1], seam) for k in marked]
-    new = np.array(sorted(new))
-    while True:  # grading
-        w = np.diff(new)
-        too_wide = [k for k in range(len(w)) if (k > 0 and w[k] > cfg.adapt_grading * w[k - 1])
-                    or (k < len(w) - 1 and w[k] > cfg.adapt_grading * w[k + 1])]
-        if not too_wide:
-            break
-        new = np.array(sorted(list(new) + [_bisect(new[k], new[k + 1], seam) for k in too_wide]))
-    if len(new) - 1 > cfg.max_cells:
-        return None
-    return new
-
-
 def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquaresConfig(),
                      progress: Optional[Progress] = None) -> SpaceTimeSolution:
     """March ``problem`` over its time interval block by block (float64 throughout)."""
@@ -416,17 +236,17 @@ def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquares
 
         patch = build_patch(problem, block_geometry(problem, edges, t0, t1, cfg), features, init, used,
                             cfg.continuity_weight, cfg.boundary_weight, cfg.rcond, cache)
-        coef, iters, cost, indicator = _gauss_newton(patch, coef, linear, cfg, report)
+        coef, iters, cost, indicator = gauss_newton(patch, coef, linear, cfg, report)
         block = _Block(t0, t1, edges, init, patch, coef, iters, cost, 0)
         while cfg.adapt and math.sqrt(block.cost) > cfg.adapt_tol:
-            finer = _split_cells(block.edges, indicator, cfg, seam)
+            finer = split_cells(block.edges, indicator, cfg, seam)
             if finer is None:
                 break
             # solve again on the split cells; keep the split only if the residual norm halves
             init_f = cell_initial(finer)
             patch_f = build_patch(problem, block_geometry(problem, finer, t0, t1, cfg), features, init_f, used,
                                   cfg.continuity_weight, cfg.boundary_weight, cfg.rcond, cache)
-            c_f, it_f, cost_f, ind_f = _gauss_newton(patch_f, _refined_start(block.edges, finer, block.coef),
+            c_f, it_f, cost_f, ind_f = gauss_newton(patch_f, refined_start(block.edges, finer, block.coef),
                                                      linear, cfg, report)
             if cost_f > 0.25 * block.cost:
                 break
@@ -491,16 +311,6 @@ class _Block:
     iterations: int
     cost: float
     refinements: int
-
-
-def _refined_start(old: np.ndarray, new: np.ndarray, coef: torch.Tensor) -> torch.Tensor:
-    """Starting coefficients on split cells: zero for new cells, the old ones where a cell is unchanged."""
-    out = torch.zeros(len(new) - 1, coef.shape[1], dtype=coef.dtype)
-    for k in range(len(new) - 1):
-        j = np.nonzero(np.isclose(old[:-1], new[k]) & np.isclose(old[1:], new[k + 1]))[0]
-        if j.size:
-            out[k] = coef[j[0]]
-    return out
 
 
 def _carry(patch: Patch, coef: torch.Tensor, time_order: int) -> list[dict]:

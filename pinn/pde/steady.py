@@ -21,7 +21,9 @@ from pinn.pde.assembly import (BoundaryEdge, Cell, Interface, Order, PatchGeomet
                                trial_matrices)
 from pinn.pde.features import FeatureActivation, RandomFeatures
 from pinn.pde.problem import Derivatives, PDEProblem, Side
-from pinn.pde.spacetime import BlockFit, LeastSquaresConfig, Progress, SolveProgress, _gauss_newton
+from pinn.pde.config import LeastSquaresConfig, Progress, SolveProgress
+from pinn.pde.gauss_newton import gauss_newton
+from pinn.pde.spacetime import BlockFit
 
 
 def grid_edges(a: float, b: float, n: int, periodic: bool) -> np.ndarray:
@@ -136,6 +138,6 @@ def solve_steady(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquaresConf
             progress(SolveProgress(1, 1, it, len(geom.cells), math.sqrt(cost), float("nan")))
 
     coef0 = torch.zeros(len(geom.cells), features.size, dtype=torch.float64)
-    coef, iters, cost, _ = _gauss_newton(patch, coef0, linear, cfg, report)
+    coef, iters, cost, _ = gauss_newton(patch, coef0, linear, cfg, report)
     fit = BlockFit(float("nan"), float("nan"), ex, coef, iters, math.sqrt(cost), time.process_time() - start)
     return SteadySolution(problem, features, ex, ey, coef, fit)
