@@ -15,7 +15,9 @@ U the space-time least-squares solution of the PDE with those constants (:mod:`p
 accurate to 1e-6..1e-9, far below any noise). Gauss-Newton in log theta (the constants are positive): the
 Jacobian dU/dlog theta is a forward difference of two solves (relative step 1e-4; the solver is smooth in
 theta, so the difference is accurate to about 1e-4 relative, which slows nothing and biases nothing, since
-the fixed point J^T r = 0 of exact data is theta itself); each step is halved while it raises S.
+the fixed point J^T r = 0 of exact data is theta itself); each step is halved while it raises S. With
+residual-driven cell splitting in the forward model, a split may differ between theta and the shifted
+theta; the jump is of the order of the solver's error (1e-8), tiny against the 1e-4 difference.
 Start: a given guess, else the best of a log-spaced scan of a plausible range.
 
 Standard errors: the Gauss-Newton (Fisher) approximation Cov(theta) = s^2 (J^T J)^{-1} with the noise
