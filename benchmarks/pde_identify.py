@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from pinn.pde.inverse import PDEIdentifyConfig, identify_pde, simulate_observations
-from pinn.pde.spacetime import LeastSquaresConfig
+from pinn.pde.config import LeastSquaresConfig
 from problems.burgers import LEAST_SQUARES, burgers_problem
 
 OUT = Path(__file__).parent / "results"

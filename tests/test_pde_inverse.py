@@ -12,7 +12,7 @@ import pytest
 from pinn.errors import PinnError
 from pinn.pde.inverse import (PDEIdentifyConfig, identify_pde, load_observations, save_observations,
                               simulate_observations, write_identify_run)
-from pinn.pde.spacetime import LeastSquaresConfig
+from pinn.pde.config import LeastSquaresConfig
 from problems.burgers import BurgersParams, burgers_problem
 from problems.heat import heat_problem
 

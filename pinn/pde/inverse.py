@@ -41,7 +41,7 @@ import numpy as np
 from pinn.errors import PinnError
 from pinn.observations import observation_times
 from pinn.pde.problem import PDEProblem
-from pinn.pde.spacetime import LeastSquaresConfig
+from pinn.pde.config import LeastSquaresConfig
 
 
 # ------------------------------------------------------------------------------------------ observations
