@@ -115,6 +115,21 @@ def test_grid_residual_matches_an_independent_autograd_evaluation(make) -> None:
     assert np.abs(ours - theirs).max() < 1e-12 * max(1.0, np.abs(theirs).max())
 
 
+@pytest.mark.parametrize("module", ["heat", "advection", "wave", "burgers", "allen_cahn", "poisson2d",
+                                    "helmholtz2d"])
+def test_gradient_pinn_runs_on_every_benchmark_problem(module) -> None:
+    import importlib
+
+    problem = getattr(importlib.import_module(f"problems.{module}"), f"{module}_problem")()
+    cfg = PDEGradientConfig(width=8, depth=2, epochs=3, lbfgs_iters=2, points=32, boundary_points=8,
+                            initial_points=8)
+    solution = solve_gradient(problem, cfg)
+    x = np.linspace(problem.x_interval.a, problem.x_interval.b, 5)
+    s = np.linspace(problem.second_interval.a, problem.second_interval.b, 4)
+    assert np.all(np.isfinite(solution.evaluate(x, s)[(0, 0)])) and np.all(np.isfinite(solution.residual(x, s)))
+    assert solution.history[-1]["step"] == 5
+
+
 def test_divergence_raises_and_keeps_the_last_finite_state() -> None:
     cfg = PDEGradientConfig(width=16, depth=2, epochs=300, lbfgs_iters=0, points=64, boundary_points=8,
                             optimizer=Optimizer.gd, lr=10.0)
