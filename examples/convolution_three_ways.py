@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from pinn.scratch.convolution import (convolution_matrix_2d, im2col_correlate, polynomial_product,
-                                      toeplitz_convolve)
+from pinn.scratch.convolution import convolution_matrix_2d, im2col_correlate, polynomial_product, toeplitz_convolve
 
 
 def relative(a: np.ndarray, b: np.ndarray) -> float:

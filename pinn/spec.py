@@ -1,6 +1,6 @@
 """Problem specifications: one registry entry per problem, read by every command.
 
-An :class:`ODESpec` holds everything the commands need to know about an equation, written once: the
+An :class:`ODESpec` (or a :class:`PDESpec` for a partial differential equation) holds everything the commands need to know about an equation, written once: the
 parametric right-hand side f(t, u, p), its constants with defaults, valid ranges and help text, the default
 initial state and interval, an optional closed-form solution, the catalogue text, and the settings that
 ``solve``, ``identify``, ``simulate`` and ``surrogate`` use. ``problems/`` defines one spec per module and
@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from pinn.errors import PinnError
 
@@ -161,8 +161,71 @@ def stack_components(value: Any) -> "torch.Tensor":
     return value
 
 
+class _Parameters:
+    """Parameter handling shared by :class:`ODESpec` and :class:`PDESpec` (both have ``name``,
+    ``parameters`` and ``relations``)."""
+
+    name: str
+    parameters: tuple[Parameter, ...]
+    relations: Optional[Callable[[Mapping[str, Any]], None]]
+
+    def parameter(self, name: str) -> Parameter:
+        """The parameter called ``name`` (PinnError listing the known ones otherwise)."""
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise PinnError(f"{self.name} has no parameter {name!r}; its parameters: "
+                        f"{', '.join(p.name for p in self.parameters)}")
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Default value of every parameter."""
+        return {p.name: p.default for p in self.parameters}
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Default values of the constants the equation reads, in report order."""
+        return {p.name: float(p.default) for p in self.parameters if p.in_rhs}
+
+    @property
+    def constant_names(self) -> tuple[str, ...]:
+        """Names of the constants the equation reads."""
+        return tuple(self.values)
+
+    @property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Plausible range of each identifiable constant (the first guess is its centre)."""
+        return {p.name: p.plausible for p in self.parameters if p.in_rhs and p.plausible is not None}
+
+    @property
+    def grid(self) -> dict[str, int]:
+        """Grid sizes of the identifiable constants searched on a grid."""
+        return {p.name: p.grid for p in self.parameters if p.name in self.ranges and p.grid > 1}
+
+    def resolve(self, values: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+        """Defaults updated by ``values``, each checked against its range, then the relations checked."""
+        out = self.defaults
+        for name, value in (values or {}).items():
+            out[name] = self.parameter(name).check(value, self.name)
+        if self.relations is not None:
+            self.relations(out)
+        return out
+
+    def check_unknowns(self, unknowns: Sequence[str]) -> tuple[str, ...]:
+        """The unknown names, validated: identifiable constants of this problem, no repeats."""
+        unknowns = tuple(unknowns)
+        bad = [u for u in unknowns if u not in self.ranges]
+        if bad:
+            note = f" ({self.identifiable_note})" if getattr(self, "identifiable_note", "") else ""
+            raise PinnError(f"unknown parameter {', '.join(repr(b) for b in bad)} for {self.name}: "
+                            f"choose among {', '.join(self.ranges) or 'none (nothing is identifiable)'}{note}")
+        if len(set(unknowns)) != len(unknowns):
+            raise PinnError(f"a parameter is listed twice in the unknowns ({', '.join(unknowns)})")
+        return unknowns
+
+
 @dataclass(frozen=True)
-class ODESpec:
+class ODESpec(_Parameters):
     """One registered ODE problem du/dt = f(t, u; p) (see the module docstring).
 
     Attributes:
@@ -217,48 +280,6 @@ class ODESpec:
         """State size d."""
         return len(self.components)
 
-    def parameter(self, name: str) -> Parameter:
-        """The parameter called ``name`` (PinnError listing the known ones otherwise)."""
-        for p in self.parameters:
-            if p.name == name:
-                return p
-        raise PinnError(f"{self.name} has no parameter {name!r}; its parameters: "
-                        f"{', '.join(p.name for p in self.parameters)}")
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        """Default value of every parameter."""
-        return {p.name: p.default for p in self.parameters}
-
-    @property
-    def values(self) -> dict[str, float]:
-        """Default values of the constants the right-hand side reads, in report order."""
-        return {p.name: float(p.default) for p in self.parameters if p.in_rhs}
-
-    @property
-    def constant_names(self) -> tuple[str, ...]:
-        """Names of the constants the right-hand side reads."""
-        return tuple(self.values)
-
-    @property
-    def ranges(self) -> dict[str, tuple[float, float]]:
-        """Plausible range of each identifiable constant (the first guess is its centre)."""
-        return {p.name: p.plausible for p in self.parameters if p.in_rhs and p.plausible is not None}
-
-    @property
-    def grid(self) -> dict[str, int]:
-        """Grid sizes of the identifiable constants searched on a grid."""
-        return {p.name: p.grid for p in self.parameters if p.name in self.ranges and p.grid > 1}
-
-    def resolve(self, values: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
-        """Defaults updated by ``values``, each checked against its range, then the relations checked."""
-        out = self.defaults
-        for name, value in (values or {}).items():
-            out[name] = self.parameter(name).check(value, self.name)
-        if self.relations is not None:
-            self.relations(out)
-        return out
-
     def initial_state(self, u0: Optional[Sequence[float]]) -> tuple[float, ...]:
         """``u0`` checked (length d, finite), or the default."""
         if u0 is None:
@@ -289,18 +310,6 @@ class ODESpec:
                           t0=t0, t1=t1, components=self.components, params=resolved, reference=reference,
                           order=self.order, window=self.window)
 
-    def check_unknowns(self, unknowns: Sequence[str]) -> tuple[str, ...]:
-        """The unknown names, validated: identifiable constants of this problem, no repeats."""
-        unknowns = tuple(unknowns)
-        bad = [u for u in unknowns if u not in self.ranges]
-        if bad:
-            note = f" ({self.identifiable_note})" if self.identifiable_note else ""
-            raise PinnError(f"unknown parameter {', '.join(repr(b) for b in bad)} for {self.name}: "
-                            f"choose among {', '.join(self.ranges)}{note}")
-        if len(set(unknowns)) != len(unknowns):
-            raise PinnError(f"a parameter is listed twice in the unknowns ({', '.join(unknowns)})")
-        return unknowns
-
     def constants(self, unknowns: Sequence[str], theta: "torch.Tensor",
                   known: Optional[Mapping[str, float]] = None) -> dict[str, Any]:
         """All constants of f: the unknown ones from ``theta`` (p,), the others from ``known`` or defaults."""
@@ -330,21 +339,79 @@ class ODESpec:
         return replace(self, parameters=tuple(replace(p, default=checked[p.name]) for p in self.parameters))
 
 
+@dataclass(frozen=True)
+class PDESpec(_Parameters):
+    """One registered PDE: an evolution problem in x and t, or a steady one in (x, y).
+
+    Attributes:
+        name, title, equations, source: as for :class:`ODESpec`.
+        parameters: the constants (``Parameter.plausible`` marks the identifiable ones).
+        build: build(values) -> :class:`pinn.pde.problem.PDEProblem` at resolved parameter values; an
+            evolution problem's values include ``t1``, its final time.
+        least_squares: least_squares(values) -> the measured default
+            :class:`pinn.pde.config.LeastSquaresConfig` at those values.
+        domain, conditions, reference: the catalogue's text: the domain, the initial and boundary conditions,
+            and how the reference solution is computed (with its own accuracy).
+        t1: default final time (None for a steady problem).
+        relations: optional check of relations between values (raise PinnError).
+        observation_grid: (points in x, time between samples) of ``pinn simulate``'s observations.
+    """
+
+    name: str
+    title: str
+    equations: str
+    parameters: tuple[Parameter, ...]
+    build: Callable[[Mapping[str, Any]], Any]
+    least_squares: Callable[[Mapping[str, Any]], Any]
+    domain: str
+    conditions: str
+    reference: str
+    source: str = ""
+    t1: Optional[float] = 1.0
+    relations: Optional[Callable[[Mapping[str, Any]], None]] = None
+    observation_grid: tuple[int, float] = (256, 0.01)
+
+    @property
+    def steady(self) -> bool:
+        """A steady problem in two space dimensions (no time interval)."""
+        return self.t1 is None
+
+    def problem(self, values: Optional[Mapping[str, Any]] = None, t1: Optional[float] = None) -> Any:
+        """The :class:`~pinn.pde.problem.PDEProblem` at ``values`` (defaults for the rest) and final time."""
+        resolved = self.resolve(values)
+        if self.steady:
+            if t1 is not None:
+                raise PinnError(f"{self.name} is steady: it has no --t-final")
+            return self.build(resolved)
+        t1 = self.t1 if t1 is None else float(t1)
+        if not (math.isfinite(t1) and 0 < t1 <= 1e6):
+            raise PinnError(f"{self.name}: --t-final must lie in (0, 1e6], got {t1}")
+        return self.build({**resolved, "t1": t1})
+
+    def solver_settings(self, values: Optional[Mapping[str, Any]] = None) -> Any:
+        """The default least-squares settings at ``values``."""
+        return self.least_squares(self.resolve(values))
+
+
+Spec = Union[ODESpec, PDESpec]
+"""A registry entry."""
+
+
 class Registry:
     """Problems by name. ``problems/`` fills one; the command line reads it."""
 
-    def __init__(self, specs: Sequence[ODESpec] = ()) -> None:
-        self._specs: dict[str, ODESpec] = {}
+    def __init__(self, specs: Sequence[Spec] = ()) -> None:
+        self._specs: dict[str, Spec] = {}
         for spec in specs:
             self.add(spec)
 
-    def add(self, spec: ODESpec) -> None:
+    def add(self, spec: Spec) -> None:
         """Register ``spec`` (PinnError if its name is taken by another spec)."""
         if spec.name in self._specs and self._specs[spec.name] is not spec:
             raise PinnError(f"two problems are called {spec.name!r}")
         self._specs[spec.name] = spec
 
-    def get(self, name: str, kind: Optional[type] = None, purpose: str = "") -> ODESpec:
+    def get(self, name: str, kind: Optional[type] = None, purpose: str = "") -> Any:
         """The spec called ``name`` (of class ``kind`` if given); PinnError listing the known names."""
         spec = self._specs.get(name)
         if spec is None or (kind is not None and not isinstance(spec, kind)):
@@ -357,7 +424,7 @@ class Registry:
         """Registered names (of class ``kind`` if given), in registration order."""
         return [n for n, s in self._specs.items() if kind is None or isinstance(s, kind)]
 
-    def __iter__(self) -> Iterator[ODESpec]:
+    def __iter__(self) -> Iterator[Spec]:
         return iter(self._specs.values())
 
     def __contains__(self, name: object) -> bool:

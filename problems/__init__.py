@@ -1,6 +1,6 @@
 """The problem zoo: concrete equations written against pinn's public API, one module per problem.
 
-Each module defines its problem as a :class:`pinn.spec.ODESpec` (the equation, its constants with defaults,
+Each module defines its problem as a :class:`pinn.spec.ODESpec` or :class:`pinn.spec.PDESpec` (the equation, its constants with defaults,
 ranges and sources, the default initial state and interval, and the settings of every command) next to the
 pure functions it needs. Every module-level spec in this package is registered in :data:`REGISTRY`, so
 adding a problem to every command (solve, simulate, identify, surrogate, problems) is one new module here.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from pinn.spec import ODESpec, Registry
+from pinn.spec import ODESpec, PDESpec, Registry
 
 
 def _discover() -> Registry:
@@ -22,7 +22,8 @@ def _discover() -> Registry:
     for module in pkgutil.iter_modules(__path__):
         loaded = importlib.import_module(f"{__name__}.{module.name}")
         for value in vars(loaded).values():
-            if isinstance(value, ODESpec) and getattr(value.rhs, "__module__", None) == loaded.__name__:
+            home = value.rhs if isinstance(value, ODESpec) else value.build if isinstance(value, PDESpec) else None
+            if home is not None and getattr(home, "__module__", None) == loaded.__name__:
                 registry.add(value)
     return registry
 
