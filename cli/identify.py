@@ -138,5 +138,5 @@ def _command(spec: ODESpec) -> Any:
 
 
 for _spec in REGISTRY:
-    if _spec.ranges:
+    if isinstance(_spec, ODESpec) and _spec.ranges:
         app.command(_spec.name, cls=MultiValueCommand)(_command(_spec))

@@ -141,7 +141,19 @@ def spec_parameters(spec: ODESpec, interval: bool = True, only_rhs: bool = False
     return params
 
 
-def spec_values(spec: ODESpec, options: dict[str, Any]) -> dict[str, Any]:
+def pde_parameters(spec: Any) -> list[inspect.Parameter]:
+    """Options for a PDE's parameters and, for an evolution problem, its final time (each None: default)."""
+    params = []
+    for p in spec.parameters:
+        params.append(option(p.name, Optional[float], None, help=f"{p.help} [default: {p.default_text}; range "
+                             f"{p.range_text()}]", show_default=False, rich_help_panel="Problem"))
+    if not spec.steady:
+        params.append(option("t_final", Optional[float], None, help=f"End time [default: {spec.t1:g}].",
+                             show_default=False, rich_help_panel="Problem"))
+    return params
+
+
+def spec_values(spec: Any, options: dict[str, Any]) -> dict[str, Any]:
     """The problem parameters the user set, removed from ``options`` (values given as None are left out)."""
     values = {}
     for p in spec.parameters:

@@ -22,15 +22,20 @@ def rerun(
     the old one (or under --out), so the two can be compared file by file."""
     from pinn.runs import load_run_config, run_command
 
-    command, _ = run_command(run_dir)
+    command, data = run_command(run_dir)
     target = out if out is not None else Path(run_dir).resolve().parent
     if command == "solve":
-        from cli.solve import execute
+        from cli.solve import execute, execute_pde
+        from pinn.pde.config import PDESolveCommand
         from pinn.solve_config import SolveCommand
+        from pinn.spec import ODESpec
         from problems import REGISTRY
 
-        cfg = replace(load_run_config(run_dir, "solve", SolveCommand), out=target)
-        execute(REGISTRY.get(cfg.problem), cfg, dry_run)
+        spec = REGISTRY.get(str(data.get("problem")))
+        if isinstance(spec, ODESpec):
+            execute(spec, replace(load_run_config(run_dir, "solve", SolveCommand), out=target), dry_run)
+        else:
+            execute_pde(spec, replace(load_run_config(run_dir, "solve", PDESolveCommand), out=target), dry_run)
     elif command == "identify":
         from cli.identify import run_identify_config
         from pinn.inverse.config import IdentifyConfig

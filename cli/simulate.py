@@ -79,5 +79,5 @@ def _command(spec: ODESpec) -> Any:
     return generated_command(spec_parameters(spec) + _options(spec), body, doc, spec.name)
 
 
-for _spec in REGISTRY:
+for _spec in (s for s in REGISTRY if isinstance(s, ODESpec)):
     app.command(_spec.name, cls=MultiValueCommand)(_command(_spec))

@@ -19,6 +19,7 @@ from cli.options import (
     ProblemGroup,
     generated_command,
     option,
+    pde_parameters,
     print_dry_run,
     spec_parameters,
     spec_values,
@@ -135,6 +136,97 @@ def execute(spec: ODESpec, command: SolveCommand, dry_run: bool = False) -> Opti
     return run_dir
 
 
+LS = "Least-squares solver (default: the problem's measured settings)"
+
+
+def _pde_options() -> list[inspect.Parameter]:
+    from pinn.pde.config import FeatureActivation, PDEGradientConfig, PDEMethod
+
+    g = PDEGradientConfig
+    return [
+        option("method", PDEMethod, PDEMethod.least_squares, help="least-squares: random-feature cells with output "
+               "layers fitted by (Gauss-Newton) least squares, marched in time blocks; gradient: the classic PINN."),
+        option("block", Optional[float], None, help="Time-block length.", show_default=False, rich_help_panel=LS),
+        option("cells", Optional[int], None, help="Cells along x (and along y for 2-D problems).",
+               show_default=False, rich_help_panel=LS),
+        option("features", Optional[int], None, help="Random sine features per cell.", show_default=False,
+               rich_help_panel=LS),
+        option("scale", Optional[float], None, help="Feature weights ~ U(-scale, scale).", show_default=False,
+               rich_help_panel=LS),
+        option("feature_activation", Optional[FeatureActivation], None, help="sin or tanh features.",
+               show_default=False, rich_help_panel=LS),
+        option("points_x", Optional[int], None, help="Collocation nodes per cell along x.", show_default=False,
+               rich_help_panel=LS),
+        option("points_s", Optional[int], None, help="Collocation nodes per cell along t (or y).",
+               show_default=False, rich_help_panel=LS),
+        option("adapt", Optional[bool], None, flags=("--adapt/--no-adapt",), help="Split cells where the residual "
+               "concentrates.", show_default=False, rich_help_panel=LS),
+        option("seed", int, 0, help="Seed of the random features or the network."),
+        option("epochs", int, g.epochs, help="First-order steps before L-BFGS.", rich_help_panel=G),
+        option("lbfgs_iters", int, g.lbfgs_iters, help="L-BFGS iterations.", rich_help_panel=G),
+        option("optimizer", Optimizer, g.optimizer, help="Optimizer.", rich_help_panel=G),
+        option("lr", float, g.lr, help="Learning rate.", rich_help_panel=G),
+        option("schedule", Schedule, g.schedule, help="Learning-rate schedule.", rich_help_panel=G),
+        option("units", int, g.width, help="Hidden units per layer.", rich_help_panel=G),
+        option("layers", int, g.depth, help="Hidden layers.", rich_help_panel=G),
+        option("points", int, g.points, help="Interior collocation points.", rich_help_panel=G),
+        option("grid", Optional[tuple[int, int]], None, metavar="NX NS", help="Evaluation grid [default: 256 101 "
+               "for x-t, 201 201 for x-y].", show_default=False),
+        option("out", Path, Path("runs"), help="Parent folder of the run folder."),
+        option("dry_run", bool, False, help=DRY_RUN_HELP),
+    ]
+
+
+_OVERRIDES = {"block": "block", "cells": "cells", "features": "features", "scale": "scale",
+              "feature_activation": "activation", "points_x": "points_x", "points_s": "points_s", "adapt": "adapt",
+              "seed": "seed"}
+
+
+def pde_solve_command(spec: Any, o: dict[str, Any]) -> Any:
+    """The :class:`~pinn.pde.config.PDESolveCommand` from a generated PDE command's options."""
+    from pinn.pde.config import PDEGradientConfig, PDESolveCommand
+
+    o = dict(o)
+    values = spec_values(spec, o)
+    overrides = {field: o[name] for name, field in _OVERRIDES.items() if o.get(name) is not None}
+    if overrides.get("cells") is not None and spec.steady:
+        overrides["cells_y"] = overrides["cells"]
+    gradient = PDEGradientConfig(width=o["units"], depth=o["layers"], optimizer=o["optimizer"], lr=o["lr"],
+                                 epochs=o["epochs"], lbfgs_iters=o["lbfgs_iters"], schedule=o["schedule"],
+                                 points=o["points"], seed=o["seed"])
+    return PDESolveCommand(problem=spec.name, values=values, t1=o.get("t_final"), method=o["method"],
+                           overrides=overrides, gradient=gradient, grid=o["grid"], out=o["out"])
+
+
+def execute_pde(spec: Any, command: Any, dry_run: bool = False) -> Optional[Path]:
+    """Run (or only validate) a PDE solve and print its table; returns the run folder."""
+    from cli.console import RichReporter
+    from pinn.pde.runs import prepare_pde_solve, run_pde_solve
+
+    if dry_run:
+        problem, cfg, estimate = prepare_pde_solve(spec, command)
+        print_dry_run(console, {**vars(command), "resolved": cfg}, estimate)
+        return None
+    result, run_dir = run_pde_solve(spec, command, RichReporter())
+    m = result.metrics
+    rows = [("relative L2 error", fmt(m["relative_l2"])), ("max abs error", fmt(m["max_abs_error"])),
+            ("RMS residual", fmt(m["rms_residual"])), ("grid", " x ".join(map(str, m["grid"]))),
+            ("blocks / final cells", f"{m.get('blocks', '-')} / {m.get('cells_final', '-')}"),
+            ("seconds", f"{result.seconds:.2f}"), ("run folder", str(run_dir))]
+    console.print(metrics_table(f"{spec.name}: {spec.equations}", rows))
+    return run_dir
+
+
+def _pde_command(spec: Any) -> Any:
+    def body(**options: Any) -> None:
+        dry_run = options.pop("dry_run")
+        execute_pde(spec, pde_solve_command(spec, options), dry_run)
+
+    doc = (f"{spec.title[0].upper()}{spec.title[1:]}: {spec.equations}, {spec.domain}; {spec.conditions}. "
+           f"Reference: {spec.reference}.")
+    return generated_command(pde_parameters(spec) + _pde_options(), body, doc, spec.name)
+
+
 def _command(spec: ODESpec) -> Any:
     def body(**options: Any) -> None:
         dry_run = options.pop("dry_run")
@@ -145,4 +237,5 @@ def _command(spec: ODESpec) -> Any:
 
 
 for _spec in REGISTRY:
-    app.command(_spec.name, cls=MultiValueCommand, help=None)(_command(_spec))
+    make = _command if isinstance(_spec, ODESpec) else _pde_command
+    app.command(_spec.name, cls=MultiValueCommand, help=None)(make(_spec))

@@ -87,5 +87,5 @@ def _command(name: str) -> Any:
 
 
 for _spec in REGISTRY:
-    if _spec.surrogate is not None:
+    if getattr(_spec, "surrogate", None) is not None:
         app.command(_spec.name, cls=MultiValueCommand)(_command(_spec.name))

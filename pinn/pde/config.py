@@ -6,8 +6,10 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Callable, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
+from pinn import checks
 from pinn.errors import PinnError
 
 if TYPE_CHECKING:
@@ -233,3 +235,35 @@ class SolveProgress:
 
 
 Progress = Callable[[SolveProgress], None]
+
+
+@dataclass(frozen=True)
+class PDESolveCommand:
+    """Everything ``pinn solve PDE`` was asked (saved as config.json, so ``pinn rerun`` repeats it).
+
+    problem: registry name; values: parameter values that differ from the defaults; t1: final time (None:
+    the problem's); solve: the method and its settings (``least_squares=None``: the problem's measured
+    defaults, with ``overrides`` applied); out: parent folder of the run folder.
+    """
+
+    problem: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    t1: Optional[float] = None
+    method: PDEMethod = PDEMethod.least_squares
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    gradient: PDEGradientConfig = field(default_factory=PDEGradientConfig)
+    grid: Optional[tuple[int, int]] = None
+    out: Path = Path("runs")
+
+    def __post_init__(self) -> None:
+        try:
+            PDEMethod(self.method)
+        except ValueError:
+            raise PinnError(f"--method must be least-squares or gradient, got {self.method!r}") from None
+        names = {f.name for f in fields(LeastSquaresConfig)}
+        unknown = [k for k in self.overrides if k not in names]
+        if unknown:
+            raise PinnError(f"{unknown[0]!r} is not a setting of the least-squares solver")
+        if self.grid is not None:
+            for n in self.grid:
+                checks.count("grid", n, 2, 20_000)

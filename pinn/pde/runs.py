@@ -11,19 +11,23 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from pinn.pde.config import PDEMethod
+from pinn.errors import PinnError
+from pinn.pde.config import PDEMethod, PDESolveCommand, PDESolveConfig
 from pinn.pde.solve import PDEResult
+from pinn.progress import Reporter
 from pinn.runs import save_checkpoint, to_json, write_json
 
 
 def pde_run_config(result: PDEResult, extra: Optional[dict] = None) -> dict:
-    """config.json contents."""
-    return {"problem": result.problem.summary(), "solve": result.config, **(extra or {})}
+    """config.json contents: the problem's summary and the solver settings, or the command (``extra``)."""
+    return extra if extra is not None else {"problem": result.problem.summary(), "solve": result.config}
 
 
 def write_pde_run(run_dir: Path | str, result: PDEResult, extra_config: Optional[dict] = None) -> list[Path]:
@@ -57,3 +61,71 @@ def write_pde_run(run_dir: Path | str, result: PDEResult, extra_config: Optional
             plots.plot_block_history(run_dir / "blocks.png", result.history)
             files.append(run_dir / "blocks.png")
     return files
+
+
+MAX_UNKNOWNS = 2_000_000
+"""More output-layer unknowns in one block than this is a mistake, not a run (the block matrices grow with
+their square)."""
+
+
+def prepare_pde_solve(spec: Any, command: PDESolveCommand) -> tuple[Any, PDESolveConfig, dict[str, Any]]:
+    """Validate a PDE solve before any work: the problem at the command's values, the solver settings (the
+    problem's measured defaults with the command's overrides), the work estimate and the resources."""
+    from pinn import checks
+    from pinn.runs import check_output_root
+
+    problem = spec.problem(command.values, command.t1)
+    settings = replace(spec.solver_settings(command.values), **dict(command.overrides))
+    cfg = PDESolveConfig(method=command.method, least_squares=settings, gradient=command.gradient, grid=command.grid)
+    nx, ns = cfg.grid_shape(problem)
+    if PDEMethod(cfg.method) is PDEMethod.least_squares:
+        ls = settings
+        cells = ls.cells * ls.cells_y if problem.steady else max(ls.cells, len(ls.edges) + 1)
+        blocks = 1 if problem.steady else math.ceil(problem.time.length / ls.block)
+        unknowns = cells * ls.features
+        rows = cells * ls.points_x * ls.points_s
+        estimate = {"method": "least-squares", "blocks": blocks, "cells": cells, "features": ls.features,
+                    "unknowns_per_block": unknowns,
+                    "memory_bytes": 8.0 * (rows * ls.features * 4 + unknowns * ls.features * 4 + nx * ns * 8)}
+        if unknowns > MAX_UNKNOWNS or blocks > 100_000:
+            raise PinnError(f"{blocks} blocks of {unknowns:,} unknowns is more than this solver takes; use fewer "
+                            "--cells or --features, or a longer --block")
+    else:
+        g = cfg.gradient
+        estimate = {"method": "gradient", "steps": g.epochs + g.lbfgs_iters, "points": g.points,
+                    "memory_bytes": 8.0 * (g.points * g.width * g.depth * 40 + nx * ns * 8)}
+    checks.memory(estimate["memory_bytes"], "this solve", "lower --features, --cells, --points or --grid")
+    check_output_root(command.out)
+    return problem, cfg, estimate
+
+
+def run_pde_solve(spec: Any, command: PDESolveCommand, report: Optional[Reporter] = None) -> tuple[PDEResult, Path]:
+    """What ``pinn solve PDE`` does: validate, create the run folder, solve with progress (block, iteration,
+    residual), write the run folder; metrics.json records the phase seconds."""
+    from pinn.pde.solve import solve_pde
+    from pinn.runs import new_run_dir
+
+    report = report or Reporter()
+    problem, cfg, estimate = prepare_pde_solve(spec, command)
+    run_dir = new_run_dir(command.out, problem.name)
+    write_json(run_dir / "config.json", {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
+    total = estimate.get("blocks") or estimate.get("steps")
+    unit = "blocks" if estimate["method"] == "least-squares" else "steps"
+    try:
+        with report.phase(f"solving {problem.name} ({estimate['method']}, {unit})", total) as update:
+            def progress(p: Any) -> None:
+                if hasattr(p, "block"):
+                    update(p.block - 1, f"block {p.block} it {p.iteration} cells {p.cells} residual {p.residual:.1e}",
+                           max(p.blocks, total or 1))
+                else:
+                    update(p.step, f"{p.phase} loss {p.loss:.2e}", p.total)
+
+            result = solve_pde(problem, cfg, progress)
+    except PinnError as exc:
+        write_json(run_dir / "metrics.json", {"status": "failed", "error": str(exc)})
+        raise PinnError(f"{exc} (the run folder {run_dir} keeps config.json and metrics.json)") from None
+    with report.phase("writing the run folder"):
+        write_pde_run(run_dir, result, {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
+    write_json(run_dir / "metrics.json", {"status": "finished", "problem": problem.name, **result.metrics,
+                                          "phase_seconds": dict(report.seconds), "history": result.history})
+    return result, run_dir
