@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 
 import typer
 
-from cli.console import console
+from cli.console import console, metrics_table
 from cli.options import DRY_RUN_HELP, MultiValueCommand, ProblemGroup, generated_command, option, print_dry_run
 from pinn.choices import FitMethod
 from pinn.errors import PinnError
@@ -137,6 +137,50 @@ def _command(spec: ODESpec) -> Any:
     return generated_command(_options(spec), body, doc, spec.name)
 
 
+def _pde_command(spec: Any) -> Any:
+    from pinn.pde.config import PDEIdentifyCommand
+
+    names = ", ".join(f"{k} (default {v:.6g}, range {spec.ranges[k][0]:g}..{spec.ranges[k][1]:g})"
+                      for k, v in spec.values.items() if k in spec.ranges)
+    options = [
+        option("data", Path, ..., help="Observations .npz with x (nx,), t (nt,), u (nt, nx) (pinn simulate)."),
+        option("unknown", Optional[list[str]], None, metavar="NAME...", help=f"Constants to estimate: {names}.",
+               show_default=False),
+        option("guess", Optional[list[str]], None, metavar="NAME=VALUE...", help="Starting values (default: the "
+               "best point of a scan of the range).", show_default=False),
+        option("fix", Optional[list[str]], None, metavar="NAME=VALUE...", help="Known constants that differ from "
+               "the defaults.", show_default=False),
+        option("max_iter", int, PDEIdentifyCommand.max_iter, help="Gauss-Newton iterations."),
+        option("out", Path, Path("runs"), help="Parent folder of the run folder."),
+        option("dry_run", bool, False, help=DRY_RUN_HELP),
+    ]
+
+    def body(**o: Any) -> None:
+        from cli.console import RichReporter
+        from pinn.pde.inverse import load_observations, run_pde_identify
+
+        command = PDEIdentifyCommand(problem=spec.name, data=o["data"], unknowns=tuple(o["unknown"] or ()),
+                                     guesses=parse_assignments(o["guess"], "--guess"),
+                                     fixed=parse_assignments(o["fix"], "--fix"), max_iter=o["max_iter"], out=o["out"])
+        if o["dry_run"]:
+            obs = load_observations(command.data, spec.problem(command.fixed), len(spec.check_unknowns(command.unknowns)))
+            print_dry_run(console, command, {"observations": obs.count, "grid": f"{obs.x.size} x {obs.s.size}"})
+            return
+        result, run = run_pde_identify(spec, command, RichReporter())
+        rows = [(f"{n}", f"{v:.8g} +- {e:.3g} ({100 * e / abs(v):.3g} %)")
+                for n, v, e in zip(result.names, result.estimates, result.stderr)]
+        rows += [("noise estimate (relative)", f"{result.relative_noise:.3g}"), ("seconds", f"{result.seconds:.1f}"),
+                 ("run folder", str(run))]
+        console.print(metrics_table(f"{spec.name}: estimates with standard errors", rows))
+
+    doc = (f"Estimate constants of {spec.equations} from field observations (.npz from pinn simulate): "
+           "Gauss-Newton on the data misfit with the space-time least-squares solve as the forward model; standard "
+           "errors from the Gauss-Newton approximation with the noise estimated from the residuals.")
+    return generated_command(options, body, doc, spec.name)
+
+
 for _spec in REGISTRY:
     if isinstance(_spec, ODESpec) and _spec.ranges:
         app.command(_spec.name, cls=MultiValueCommand)(_command(_spec))
+    elif not isinstance(_spec, ODESpec) and _spec.ranges and not _spec.steady:
+        app.command(_spec.name, cls=MultiValueCommand)(_pde_command(_spec))

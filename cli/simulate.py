@@ -14,6 +14,7 @@ from cli.options import (
     ProblemGroup,
     generated_command,
     option,
+    pde_parameters,
     print_dry_run,
     spec_parameters,
     spec_values,
@@ -79,5 +80,41 @@ def _command(spec: ODESpec) -> Any:
     return generated_command(spec_parameters(spec) + _options(spec), body, doc, spec.name)
 
 
-for _spec in (s for s in REGISTRY if isinstance(s, ODESpec)):
-    app.command(_spec.name, cls=MultiValueCommand)(_command(_spec))
+def _pde_command(spec: Any) -> Any:
+    from pinn.pde.config import PDESimulateConfig
+
+    grid_nx, grid_every = spec.observation_grid
+    options = [
+        option("out", Path, ..., help="The observations file (.npz: x, t, u, and how they were made)."),
+        option("nx", int, grid_nx, help="Points along x, equispaced, both ends included."),
+        option("every", float, grid_every, help="Time between samples."),
+        option("noise", float, 0.0, help="Gaussian noise relative to the RMS of u over the samples (0.01 = 1 %)."),
+        option("seed", int, 0, help="Seed of the noise."),
+        option("dry_run", bool, False, help=DRY_RUN_HELP),
+    ]
+
+    def body(**o: Any) -> None:
+        from cli.console import RichReporter
+        from pinn.pde.inverse import run_pde_simulate
+
+        values = spec_values(spec, o)
+        cfg = PDESimulateConfig(problem=spec.name, out=o["out"], values=values, t1=o.get("t_final"), nx=o["nx"],
+                                every=o["every"], noise=o["noise"], seed=o["seed"])
+        if o["dry_run"]:
+            spec.problem(cfg.values, cfg.t1)
+            print_dry_run(console, cfg, {"points": cfg.nx})
+            return
+        summary = run_pde_simulate(spec, cfg, RichReporter())
+        console.print(f"wrote u at {summary['points']} points x {summary['times']} times (noise {cfg.noise:g}) to "
+                      f"{summary['file']}", markup=False)
+
+    doc = (f"Observations of {spec.name} ({spec.equations}) sampled from its reference ({spec.reference}), with "
+           "relative Gaussian noise, as .npz: the input of pinn identify.")
+    return generated_command(pde_parameters(spec) + options, body, doc, spec.name)
+
+
+for _spec in REGISTRY:
+    if isinstance(_spec, ODESpec):
+        app.command(_spec.name, cls=MultiValueCommand)(_command(_spec))
+    elif _spec.ranges and not _spec.steady:
+        app.command(_spec.name, cls=MultiValueCommand)(_pde_command(_spec))

@@ -77,16 +77,20 @@ def threads_per_job(jobs: int, requested: Optional[int] = None, cores: Optional[
 
 @contextmanager
 def torch_threads(count: Optional[int]) -> Iterator[int]:
-    """Run the body with ``count`` intra-op torch threads (None: unchanged); restores the previous count.
+    """Run the body with ``count`` intra-op torch threads, and as many BLAS threads for numpy and scipy
+    (threadpoolctl), None: unchanged; restores the previous counts. Yields the torch count in the body."""
+    from threadpoolctl import threadpool_limits
 
-    Yields the thread count in effect inside the body.
-    """
     previous = torch.get_num_threads()
-    if count is None or count == previous:
+    if count is None:
         yield previous
         return
-    torch.set_num_threads(int(count))
-    try:
-        yield int(count)
-    finally:
-        torch.set_num_threads(previous)
+    with threadpool_limits(limits=int(count)):
+        if count == previous:
+            yield previous
+            return
+        torch.set_num_threads(int(count))
+        try:
+            yield int(count)
+        finally:
+            torch.set_num_threads(previous)

@@ -267,3 +267,49 @@ class PDESolveCommand:
         if self.grid is not None:
             for n in self.grid:
                 checks.count("grid", n, 2, 20_000)
+
+
+@dataclass(frozen=True)
+class PDESimulateConfig:
+    """Everything ``pinn simulate PDE --out obs.npz`` was asked: the problem's parameter values and final
+    time, nx points along x, a sample every ``every`` in time, relative Gaussian noise, the noise seed."""
+
+    problem: str
+    out: Path
+    values: Mapping[str, Any] = field(default_factory=dict)
+    t1: Optional[float] = None
+    nx: int = 256
+    every: float = 0.01
+    noise: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if Path(self.out).suffix != ".npz":
+            raise PinnError(f"--out must end in .npz for a PDE's observations, got {Path(self.out).name!r}")
+        checks.count("nx", self.nx, 2, 100_000)
+        checks.positive("every", self.every, 1e6)
+        checks.number("noise", self.noise, 0.0, 1e6)
+        checks.seed("seed", self.seed)
+
+
+@dataclass(frozen=True)
+class PDEIdentifyCommand:
+    """Everything ``pinn identify PDE --data obs.npz --unknown NAME`` was asked: the data file, the unknown
+    constants, starting guesses (default: the best point of a scan of each plausible range), values of the
+    known constants that differ from the defaults, Gauss-Newton iterations, the parent of the run folder."""
+
+    problem: str
+    data: Path
+    unknowns: tuple[str, ...]
+    guesses: Mapping[str, float] = field(default_factory=dict)
+    fixed: Mapping[str, float] = field(default_factory=dict)
+    max_iter: int = 12
+    out: Path = Path("runs")
+
+    def __post_init__(self) -> None:
+        if not self.unknowns:
+            raise PinnError("name at least one unknown constant with --unknown")
+        for label, values in (("--guess", self.guesses), ("--fix", self.fixed)):
+            for name, value in values.items():
+                checks.number(f"{label[2:]} {name}", value, -1e12, 1e12)
+        checks.count("max_iter", self.max_iter, 1, 1000)

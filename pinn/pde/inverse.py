@@ -31,17 +31,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
 from pinn.errors import PinnError
 from pinn.inverse.observations import observation_times
-from pinn.pde.config import LeastSquaresConfig
+from pinn.pde.config import LeastSquaresConfig, PDEIdentifyCommand, PDESimulateConfig
 from pinn.pde.problem import PDEProblem
+from pinn.progress import Reporter
+from pinn.threads import torch_threads
 
 
 # ------------------------------------------------------------------------------------------ observations
@@ -360,3 +363,60 @@ def write_identify_run(run_dir: Path | str, problem: PDEProblem, obs: FieldObser
     plots.plot_fields(run_dir / "fit.png", obs.x, obs.s, result.fitted, shown, second,
                       f"{problem.name}: {text} (prediction = fitted solution, reference = data)")
     return [run_dir / n for n in ("config.json", "metrics.json", "fit.npz", "fit.png")]
+
+
+MAX_OBSERVATIONS = 5_000_000
+"""Samples above which observations are refused as a mistake (a 5-million-sample field)."""
+
+
+def run_pde_simulate(spec: Any, cfg: PDESimulateConfig, report: Optional[Reporter] = None) -> dict[str, Any]:
+    """What ``pinn simulate PDE`` does: sample the reference solution with noise into an .npz (atomically)."""
+    from pinn.runs import check_output_root
+
+    report = report or Reporter()
+    problem = spec.problem(cfg.values, cfg.t1)
+    if not problem.steady and cfg.every > problem.time.length:
+        raise PinnError(f"--every {cfg.every:g} exceeds the time interval [{problem.time.a:g}, {problem.time.b:g}]")
+    samples = cfg.nx * (math.floor(problem.second_interval.length / cfg.every) + 1)
+    if samples > MAX_OBSERVATIONS:
+        raise PinnError(f"{samples:.3g} samples is more than {MAX_OBSERVATIONS:.0e}; lower --nx or raise --every")
+    out = Path(cfg.out)
+    check_output_root(out.parent)
+    with report.phase(f"sampling the {spec.name} reference ({samples:,} values)"):
+        obs = simulate_observations(problem, cfg.nx, cfg.every, cfg.noise, cfg.seed)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        save_observations(tmp, obs)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise PinnError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return {"file": str(out), "times": int(obs.s.size), "points": int(obs.x.size), "noise": cfg.noise}
+
+
+def run_pde_identify(spec: Any, command: PDEIdentifyCommand,
+                     report: Optional[Reporter] = None) -> tuple[PDEIdentification, Path]:
+    """What ``pinn identify PDE`` does: validate and load the data, fit the unknowns by Gauss-Newton with the
+    least-squares solve as the forward model, write the run folder."""
+    from pinn.runs import check_output_root, new_run_dir
+
+    report = report or Reporter()
+    unknowns = spec.check_unknowns(command.unknowns)
+    problem = spec.problem(command.fixed)
+    obs = load_observations(command.data, problem, unknowns=len(unknowns))
+    check_output_root(command.out)
+    cfg = PDEIdentifyConfig(unknowns=unknowns, guesses=dict(command.guesses),
+                            ranges={u: spec.ranges[u] for u in unknowns},
+                            least_squares=spec.solver_settings(command.fixed), max_iter=command.max_iter)
+    cfg.validate(problem)
+    with report.phase(f"identifying {', '.join(unknowns)} of {spec.name} (Gauss-Newton iterations)",
+                      cfg.max_iter) as update:
+        with torch_threads(1):
+            result = identify_pde(problem, obs, cfg, lambda stage, k, values: update(
+                k, f"{stage}: " + ", ".join(f"{n} = {v:.6g}" for n, v in values.items())))
+    with report.phase("writing the run folder"):
+        run_dir = new_run_dir(command.out, f"identify-{spec.name}")
+        write_identify_run(run_dir, problem, obs, cfg, result, data=str(command.data))
+    return result, run_dir

@@ -23,6 +23,7 @@ from pinn.pde.config import PDEMethod, PDESolveCommand, PDESolveConfig
 from pinn.pde.solve import PDEResult
 from pinn.progress import Reporter
 from pinn.runs import save_checkpoint, to_json, write_json
+from pinn.threads import torch_threads
 
 
 def pde_run_config(result: PDEResult, extra: Optional[dict] = None) -> dict:
@@ -120,7 +121,8 @@ def run_pde_solve(spec: Any, command: PDESolveCommand, report: Optional[Reporter
                 else:
                     update(p.step, f"{p.phase} loss {p.loss:.2e}", p.total)
 
-            result = solve_pde(problem, cfg, progress)
+            with torch_threads(1):  # block solves on a shared or busy machine: one thread is steadiest
+                result = solve_pde(problem, cfg, progress)
     except PinnError as exc:
         write_json(run_dir / "metrics.json", {"status": "failed", "error": str(exc)})
         raise PinnError(f"{exc} (the run folder {run_dir} keeps config.json and metrics.json)") from None
