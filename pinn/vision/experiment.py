@@ -10,7 +10,6 @@ rank 0 writes.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -140,14 +139,15 @@ def classify(cfg: ClassifyConfig, out_root: Path, console: Console | None = None
 
 def saved_config(run_dir: Path, hint: str) -> ClassifyConfig:
     """The ClassifyConfig saved in ``run_dir/config.json``; PinnError (ending in ``hint``) if it is missing,
-    and PinnError if it is not valid JSON."""
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
+    not valid JSON, or the folder of another command."""
+    from pinn.runs import run_command
+
+    if not (Path(run_dir) / "config.json").is_file():
         raise PinnError(f"{run_dir} has no config.json: {hint}")
-    try:
-        return config_from_json(json.loads(path.read_text()))
-    except json.JSONDecodeError as exc:
-        raise PinnError(f"{path} is not valid JSON ({exc})") from None
+    command, data = run_command(run_dir)
+    if command != "classify":
+        raise PinnError(f"{run_dir} is a {command} run folder, not a classify one: {hint}")
+    return config_from_json(data)
 
 
 def resume_config(run_dir: Path, dataset: DatasetName, epochs: int | None) -> ClassifyConfig:
