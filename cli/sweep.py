@@ -7,13 +7,14 @@ data and budget; the learning rate follows the optimizer unless --lr is an axis.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from cli.console import console
-from cli.options import MultiValueCommand, ProblemGroup, generated_command, option
+from cli.options import DRY_RUN_HELP, MultiValueCommand, ProblemGroup, generated_command, option, print_dry_run
 from pinn.choices import Activation, Optimizer, Schedule
 from pinn.surrogate.config import FlowForm, SweepAxis, SweepCommand
 from problems import REGISTRY
@@ -58,6 +59,7 @@ def _options() -> list:
                "[default: the first two varied axes].", show_default=False),
         option("out", Optional[Path], None, help="Sweep folder [default: runs/sweep-PROBLEM]; re-running on it "
                "skips finished points.", show_default=False),
+        option("dry_run", bool, False, help=DRY_RUN_HELP),
     ]
 
 
@@ -78,6 +80,12 @@ def _command(name: str) -> Any:
         from pinn.surrogate.sweep import run_sweep_command
 
         command = sweep_command(name, o)
+        if o["dry_run"]:
+            from pinn.surrogate.sweep import parse_axis_values
+
+            points = math.prod(len(parse_axis_values(axis, values)) for axis, values in command.grid)
+            print_dry_run(console, command, {"points": points, "jobs": command.jobs, "epochs": command.epochs})
+            return
         rows, folder, written = run_sweep_command(command, REGISTRY.get(name).surrogate_problem(), RichReporter())
         console.print(f"{len(rows)} points in {folder / 'results.csv'}; table and figures: "
                       f"{', '.join(p.name for p in written)}", markup=False)
