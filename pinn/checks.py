@@ -74,3 +74,31 @@ def memory(needed: float, what: str, fix: str) -> None:
     if available is not None and needed > 0.8 * available:
         raise PinnError(f"{what} needs about {needed / 2 ** 30:.1f} GiB but {available / 2 ** 30:.1f} GiB is "
                         f"available; {fix}")
+
+
+FLOP_RATE = 1e9
+"""Floating-point operations per second assumed by time estimates: one CPU core, conservatively."""
+
+MAX_SECONDS = 7 * 24 * 3600.0
+"""Longest run accepted (one week at :data:`FLOP_RATE`); a longer estimate is an absurd budget, not a run."""
+
+
+def budget(flops: float, what: str, fix: str) -> float:
+    """Estimated seconds of ``flops`` floating-point operations; PinnError with the estimate and the limit
+    when it exceeds :data:`MAX_SECONDS` (an absurd budget such as --epochs 100000000)."""
+    seconds = float(flops) / FLOP_RATE
+    if not seconds <= MAX_SECONDS:
+        raise PinnError(f"{what} needs up to about {_duration(seconds)} of computing ({float(flops):.2g} "
+                        f"floating-point operations at {FLOP_RATE:.0e}/s), more than the limit of "
+                        f"{_duration(MAX_SECONDS)}; {fix}")
+    return seconds
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds:.0f} s"
+    if seconds < 86400 * 3:
+        return f"{seconds / 3600:.3g} hours"
+    if seconds < 86400 * 3650:
+        return f"{seconds / 86400:.3g} days"
+    return f"{seconds / (86400 * 365):.3g} years"

@@ -1,0 +1,472 @@
+"""Machinery of the command-line fuzz suite (tests/test_fuzz_cli.py, benchmarks/fuzz_cli.py).
+
+The command tree is read from the real click command (``typer.main.get_command(cli.main.app)``): every
+command, argument and option with its type, so a new command or option is fuzzed without editing the
+tests. A call is drawn as a command line of hostile values (NaN, +-inf, zero, negatives, huge and tiny
+numbers, extreme integers, empty and unicode strings, unwritable paths, malformed data files and run
+folders from a sandbox), run through typer's ``CliRunner`` under a wall-clock limit, and judged:
+
+- exit 0 with finite results (no ``nan``/``inf`` in what it printed), or exit 2 with exactly one line on
+  stderr and nothing created in the sandbox (a run folder holding a failure record is allowed only for
+  real runs that stopped after writing results the user needs);
+- never exit 1 (an internal error), never a traceback, never past the time limit;
+- NaN or an infinity given to any float option is always exit 2.
+"""
+
+from __future__ import annotations
+
+import enum
+import gzip
+import io
+import json
+import math
+import os
+import pickle
+import re
+import signal
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+import typer
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import cli.main
+from problems import REGISTRY
+
+SANDBOX = "@SANDBOX@"
+"""Marker of a path inside the per-run sandbox; replaced by the sandbox folder when a call runs."""
+
+
+# ------------------------------------------------------------------------------------------ the tree
+
+@dataclass(frozen=True)
+class Param:
+    """One argument or option of a command, as the fuzzer sees it.
+
+    kind: float, int, str, path, bool or choice; flag: the option's first name (None for an argument);
+    nargs: values per occurrence; multiple: a list option; choices: for a choice.
+    """
+
+    name: str
+    flag: Optional[str]
+    kind: str
+    nargs: int = 1
+    multiple: bool = False
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    secondary: Optional[str] = None
+    default: Any = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("float", "int")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A leaf command: its words (``("solve", "lorenz")``) and parameters."""
+
+    path: tuple[str, ...]
+    params: tuple[Param, ...]
+
+    @property
+    def dry_run(self) -> bool:
+        return any(p.flag == "--dry-run" for p in self.params)
+
+    @property
+    def required(self) -> list[Param]:
+        return [p for p in self.params if p.required]
+
+    @property
+    def optional(self) -> list[Param]:
+        return [p for p in self.params if not p.required and p.flag not in ("--dry-run", "--help")]
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+
+def _unwrap(annotation: Any) -> tuple[Any, int]:
+    """The element type of an annotation and the number of values per occurrence (tuples)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Union or (origin is not None and type(None) in args):
+        inner = [a for a in args if a is not type(None)]
+        return _unwrap(inner[0])
+    if origin in (list, typing.List):
+        return _unwrap(args[0])
+    if origin is tuple and args:
+        return _unwrap(args[0])[0], len(args)
+    return annotation, 1
+
+
+def _kind(element: Any) -> str:
+    if isinstance(element, type) and issubclass(element, enum.Enum):
+        return "choice"
+    return {float: "float", int: "int", bool: "bool", str: "str", Path: "path"}.get(element, "str")
+
+
+def read_param(p: Any) -> Param:
+    """A click parameter of the real command as a :class:`Param`."""
+    element, nargs = _unwrap(p.type_descriptor.annotation)
+    kind = _kind(element)
+    choices = tuple(str(m.value) for m in element) if kind == "choice" else ()
+    opts = list(getattr(p, "opts", []) or [])
+    flag = opts[0] if opts and opts[0].startswith("-") else None
+    secondary = (getattr(p, "secondary_opts", None) or [None])[0]
+    default = p.default if not callable(p.default) else None
+    return Param(p.name, flag, kind, nargs, bool(getattr(p, "multiple", False)), bool(p.required), choices,
+                 secondary, default)
+
+
+def command_tree() -> list[Command]:
+    """Every leaf command of ``pinn`` with its parameters, read from the real click command."""
+    root = typer.main.get_command(cli.main.app)
+    found: list[Command] = []
+
+    def walk(cmd: Any, path: tuple[str, ...]) -> None:
+        if hasattr(cmd, "list_commands"):
+            for name in cmd.list_commands(None):
+                walk(cmd.get_command(None, name), path + (name,))
+            return
+        found.append(Command(path, tuple(read_param(p) for p in cmd.params if p.name != "help")))
+
+    walk(root, ())
+    return found
+
+
+# ----------------------------------------------------------------------------------------- the values
+
+FLOATS = ("nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1e309", "-1e309", "0", "-0", "-1", "1e308", "-1e308",
+          "1e-300", "-1e-300", "5e-324", "1e9", "1e12", "1e23", "-1e9", "0.5", "1", "2", "1e-9", "3.5")
+INTS = ("0", "-1", "1", "2", "3", "-2147483648", "2147483648", "4294967295", "4294967296", "9223372036854775807",
+        "18446744073709551616", "-18446744073709551616", "1000000000", "100000000", "1e9", "1.5", "nan", "")
+STRINGS = ("", " ", "-", "--", "nan", "inf", "é", "名前", "a" * 300, "x=1", "sigma=nan", "rho=inf", "sigma=1e308",
+           "omega=0", "x,y", ",", "width,depth", "\x00", "\n", "-1", "float64", "float16")
+SYSTEM_PATHS = ("/dev/null", "/dev/null/x", "/proc/pinn-fuzz", "/proc/pinn-fuzz/deep", "/sys/pinn-fuzz")
+ESCAPING_PATHS = ("/", "../..", "/tmp")  # only for dry runs: a real run there would write outside the sandbox
+
+
+def _names() -> tuple[str, ...]:
+    names = {spec.name for spec in REGISTRY}
+    for spec in REGISTRY:
+        names.update(spec.components)
+        names.update(p.name for p in spec.parameters)
+    return tuple(sorted(names))
+
+
+NAMES = _names()
+SANDBOX_FILES = ("file.txt", "empty", "junk.bin", "obs.csv", "obs_quoted.csv", "obs_semicolon.csv",
+                 "obs_ragged.csv", "obs_latin1.csv", "obs_nan.csv", "obs_inf.csv", "obs_dup.csv", "obs_bom.csv",
+                 "data.npz", "bad.npz", "wrong.npz", "object.npz", "out.npz", "out.csv", "new/deeper/out.npz",
+                 "file.txt/child", "file.txt/out.csv", "run_junk", "run_list", "run_solve_bad", "run_classify_pickle",
+                 "run_classify_shape", "run_classify_keys", "run_surrogate_pickle", "run_surrogate_keys",
+                 "images_empty", "images_truncgz", "images_one", "images_cifar_trunc", "empty_dir", "missing",
+                 "missing/deep/er", "é-ü", "a" * 300, "bad\x00name", "")
+
+
+def float_text() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(FLOATS), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                     st.floats(-10, 10).map(lambda v: f"{v:.3g}"))
+
+
+def int_text() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(INTS), st.integers(-2 ** 70, 2 ** 70).map(str), st.integers(-3, 40).map(str))
+
+
+def str_text() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(STRINGS), st.sampled_from(NAMES),
+                     st.text(max_size=12).filter(lambda s: "\x00" not in s))
+
+
+def path_text(real: bool) -> st.SearchStrategy[str]:
+    system = SYSTEM_PATHS if real else SYSTEM_PATHS + ESCAPING_PATHS
+    return st.one_of(st.sampled_from(SANDBOX_FILES).map(lambda name: f"{SANDBOX}/{name}" if name else ""),
+                     st.sampled_from(system))
+
+
+def value_text(p: Param, real: bool) -> st.SearchStrategy[str]:
+    """One hostile value for ``p`` (as typed on the command line)."""
+    if p.kind == "float":
+        return float_text()
+    if p.kind == "int":
+        return int_text()
+    if p.kind == "choice":
+        return st.one_of(st.sampled_from(p.choices), st.sampled_from(("", "nope", "NAN", "é")))
+    if p.kind == "path":
+        return path_text(real)
+    if p.name in ("problem", "dataset"):
+        return st.one_of(st.sampled_from(NAMES), str_text())
+    if p.name in ("out", "data"):
+        return st.one_of(path_text(real), str_text())
+    return str_text()
+
+
+@st.composite
+def tokens(draw: Any, p: Param, real: bool) -> list[str]:
+    """The command-line tokens that give ``p`` a hostile value."""
+    if p.kind == "bool":
+        return [draw(st.sampled_from([f for f in (p.flag, p.secondary) if f]))] if p.flag else []
+    count = draw(st.integers(1, 3)) if p.multiple else p.nargs
+    values = [draw(value_text(p, real)) for _ in range(count)]
+    if p.flag is None:
+        return values
+    if count == 1 and draw(st.booleans()):
+        return [f"{p.flag}={values[0]}"]
+    return [p.flag, *values]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One drawn call: the command, its argument words and which floats were not finite."""
+
+    command: Command
+    args: tuple[str, ...]
+    non_finite: tuple[str, ...]
+
+    def resolved(self, sandbox: Path) -> list[str]:
+        return [a.replace(SANDBOX, str(sandbox)) for a in self.args]
+
+
+def _non_finite(p: Param, words: Sequence[str]) -> list[str]:
+    if p.kind != "float":
+        return []
+    values = [w.split("=", 1)[1] if w.startswith("--") and "=" in w else w for w in words]
+    return [f"{p.flag} {v}" for v in values if not v.startswith("--") and not is_finite_text(v)]
+
+
+@st.composite
+def calls(draw: Any, commands: Sequence[Command], base: Optional[dict[str, list[str]]] = None,
+          real: bool = False, max_options: int = 3) -> Call:
+    """A hostile call of one of ``commands``: required parameters filled (from ``base`` when given), one to
+    ``max_options`` options drawn with hostile values, ``--dry-run`` added where the command has it (not
+    for real runs)."""
+    command = draw(st.sampled_from(list(commands)))
+    args: list[str] = list(command.path)
+    bad: list[str] = []
+    if base is not None and command.name in base:
+        args += base[command.name]
+    else:
+        for p in command.required:
+            words = draw(tokens(p, real))
+            args += words
+    pool = command.optional
+    if pool:
+        chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=max_options, unique_by=lambda p: p.name))
+        for p in chosen:
+            words = draw(tokens(p, real))
+            bad += _non_finite(p, words)
+            args += words
+    if command.dry_run and not real:
+        args.append("--dry-run")
+    return Call(command, tuple(args), tuple(bad))
+
+
+# ------------------------------------------------------------------------------------------- running
+
+class CallTimeout(BaseException):
+    """Raised by the alarm inside a call that ran past its limit (a BaseException, so no handler in the
+    code under test swallows it)."""
+
+
+@dataclass
+class Outcome:
+    """What one call did: exit code, stdout, stderr, seconds, whether it hung, and what it created."""
+
+    exit_code: Optional[int]
+    stdout: str
+    stderr: str
+    seconds: float
+    hung: bool = False
+    created: list[str] = field(default_factory=list)
+    exception: Optional[str] = None
+
+
+def _snapshot(root: Path) -> set[str]:
+    out = set()
+    for folder, dirs, files in os.walk(root):
+        rel = os.path.relpath(folder, root)
+        out.update(os.path.join(rel, n) for n in dirs + files)
+    return out
+
+
+def run_call(args: Sequence[str], sandbox: Path, limit: float) -> Outcome:
+    """Run ``pinn ARGS`` in-process (cwd: ``sandbox/cwd``) under a wall-clock limit of ``limit`` seconds."""
+    import time
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise CallTimeout()
+
+    before = _snapshot(sandbox)
+    cwd = os.getcwd()
+    os.chdir(sandbox / "cwd")
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    start = time.perf_counter()
+    try:
+        result = CliRunner().invoke(cli.main.app, list(args), env={"COLUMNS": "200", "PINN_DEBUG": ""})
+        outcome = Outcome(result.exit_code, result.stdout, result.stderr, time.perf_counter() - start,
+                          exception=None if result.exception is None or isinstance(result.exception, SystemExit)
+                          else f"{type(result.exception).__name__}: {result.exception}")
+    except CallTimeout:
+        outcome = Outcome(None, "", "", time.perf_counter() - start, hung=True)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        os.chdir(cwd)
+    outcome.created = sorted(_snapshot(sandbox) - before)
+    return outcome
+
+
+WORD_NON_FINITE = re.compile(r"(?<![\w.])[+-]?(nan|inf|infinity)(?![\w])", re.I)
+
+
+def verdict(call: Call, outcome: Outcome, real: bool = False) -> Optional[str]:
+    """None if the outcome obeys the rules (see the module docstring), else what was wrong:
+    'hang', 'internal error', 'traceback', 'silent success', 'not one line', 'created files', 'exit N'."""
+    if outcome.hung:
+        return "hang"
+    text = outcome.stdout + outcome.stderr
+    if "Traceback" in text:
+        return "traceback"
+    if outcome.exit_code == 1 or outcome.exception:
+        return "internal error"
+    if outcome.exit_code == 0:
+        if call.non_finite:
+            return "silent success"
+        if WORD_NON_FINITE.search(outcome.stdout):
+            return "silent success"
+        if outcome.created and not real:
+            return "created files"
+        return None
+    if outcome.exit_code != 2:
+        return f"exit {outcome.exit_code}"
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    if len(lines) != 1 or not lines[0].startswith("pinn: error: "):
+        return "not one line"
+    if outcome.created and not (real and _kept_on_purpose(outcome.created)):
+        return "created files"
+    return None
+
+
+def _kept_on_purpose(created: Iterable[str]) -> bool:
+    """A failed real run may leave a folder that records the failure next to results worth keeping."""
+    return any(name.endswith(("model.pt", "checkpoint.pt")) for name in created)
+
+
+# ------------------------------------------------------------------------------------------ the sandbox
+
+def build_sandbox(root: Path) -> Path:
+    """Fill ``root`` with the files the path values point at: malformed observations, data files, run
+    folders and image folders, plus ``cwd/`` (where calls run). Returns ``root``."""
+    root = Path(root)
+    (root / "cwd").mkdir(parents=True, exist_ok=True)
+    (root / "empty_dir").mkdir(exist_ok=True)
+    (root / "file.txt").write_text("not data\n")
+    (root / "empty").write_bytes(b"")
+    (root / "junk.bin").write_bytes(bytes(range(256)) * 4)
+    _observation_files(root)
+    _data_files(root)
+    _run_folders(root)
+    _image_folders(root)
+    return root
+
+
+def _observation_files(root: Path) -> None:
+    t = np.linspace(0.0, 1.0, 21)
+    rows = [f"{a!r},{np.sin(a)!r},{np.cos(a)!r},{a * a!r}" for a in t]
+    (root / "obs.csv").write_text("t,x,y,z\n" + "\n".join(rows) + "\n")
+    (root / "obs_quoted.csv").write_text('t,x\n' + "\n".join(f'"{a}","{a}"' for a in t) + "\n")
+    (root / "obs_semicolon.csv").write_text("t;x;y;z\n" + "\n".join(r.replace(",", ";") for r in rows) + "\n")
+    (root / "obs_ragged.csv").write_text("t,x,y,z\n0,1,2,3\n0.1,1,2\n0.2,1,2,3,4\n0.3,1,2,3\n")
+    (root / "obs_latin1.csv").write_bytes("t,x\n0,1\n0.1,\xe9\n".encode("latin-1"))
+    (root / "obs_nan.csv").write_text("t,x\n" + "\n".join(f"{a},nan" for a in t) + "\n")
+    (root / "obs_inf.csv").write_text("t,x\n" + "\n".join(f"{a},inf" for a in t) + "\n")
+    (root / "obs_dup.csv").write_text("t,x\n0,1\n0,2\n0.1,3\n")
+    (root / "obs_bom.csv").write_bytes(b"\xef\xbb\xbft,x\n0,1\n0.1,2\n0.2,3\n")
+
+
+def _data_files(root: Path) -> None:
+    t = np.linspace(0.0, 1.0, 11)
+    states = np.random.default_rng(0).normal(size=(6, 11, 3))
+    np.savez(root / "data.npz", t=t, states=states)
+    (root / "bad.npz").write_bytes(b"PK\x03\x04 truncated zip")
+    np.savez(root / "wrong.npz", t=t, states=np.ones((11, 3)))
+    np.savez(root / "object.npz", t=t, states=np.array([{"a": 1}], dtype=object))
+
+
+class _Crafted:
+    """A pickle whose loading would create a folder (``weights_only=True`` must refuse it)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple:
+        return os.makedirs, (self.target,)
+
+
+def _run_folders(root: Path) -> None:
+    import torch
+
+    for name, config in (("run_junk", "{"), ("run_list", "[]"),
+                         ("run_solve_bad", json.dumps({"command": "solve", "problem": "lorenz",
+                                                       "solve": {"method": "nope", "eval_points": -3}}))):
+        (root / name).mkdir(exist_ok=True)
+        (root / name / "config.json").write_text(config)
+    classify = {"dataset": "digits", "model": "notes-digits", "epochs": 1, "batch_size": 100, "optimizer": "sgd",
+                "lr": 0.1, "schedule": "constant", "val_fraction": 0.0, "device": "cpu", "amp": False}
+    crafted = pickle.dumps({"model": _Crafted(str(root / "PWNED"))})
+    for name, payload in (("run_classify_pickle", crafted), ("run_classify_shape", _torch_bytes(torch, {
+            "model": {"1.weight": torch.zeros(1)}, "optimizer": {}, "epoch": 1, "history": [], "best": {}})),
+            ("run_classify_keys", _torch_bytes(torch, {"model": "junk", "epoch": "x"}))):
+        (root / name).mkdir(exist_ok=True)
+        (root / name / "config.json").write_text(json.dumps(classify))
+        (root / name / "checkpoint.pt").write_bytes(payload)
+    surrogate = {"surrogate": True, "problem": "lorenz", "model": "mlp", "observe": "state",
+                 "data": {"dt": 0.01, "substeps": 20, "drive_freqs": []}, "lyapunov": 0.9}
+    for name, payload in (("run_surrogate_pickle", crafted),
+                          ("run_surrogate_keys", _torch_bytes(torch, {"kind": "network", "spec": {"x": 1}}))):
+        (root / name).mkdir(exist_ok=True)
+        (root / name / "config.json").write_text(json.dumps(surrogate))
+        (root / name / "model.pt").write_bytes(payload)
+
+
+def _torch_bytes(torch: Any, value: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def _idx(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">i4").tobytes()
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _image_folders(root: Path) -> None:
+    (root / "images_empty").mkdir(exist_ok=True)
+    trunc, one = root / "images_truncgz", root / "images_one"
+    trunc.mkdir(exist_ok=True)
+    one.mkdir(exist_ok=True)
+    for stem in IDX_STEMS:
+        array = np.zeros((1, 28, 28)) if "images" in stem else np.zeros(1)
+        blob = gzip.compress(_idx(array))
+        (trunc / f"{stem}.gz").write_bytes(blob[: len(blob) // 2])
+        (one / f"{stem}.gz").write_bytes(blob)
+    cifar = root / "images_cifar_trunc"
+    cifar.mkdir(exist_ok=True)
+    for name in [f"data_batch_{k}.bin" for k in range(1, 6)] + ["test_batch.bin"]:
+        (cifar / name).write_bytes(bytes(100))
+
+
+def is_finite_text(value: str) -> bool:
+    """Whether a typed float parses to a finite number (what the rules call a finite value)."""
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return True
