@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
+from pinn import files
 from pinn.choices import Backend, Schedule
 from pinn.errors import PinnError
 from pinn.optim import make_optimizer, make_scheduler, scheduler_step
@@ -297,7 +298,12 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
     if resume is not None:
         history = list(resume["history"])[: resume["epoch"]]
         best = dict(resume["best"])
-        trainer.resume(resume, history)
+        files.check_state_dict(model.state_dict(), resume["model"], f"the checkpoint resumed ({cfg.model.value})")
+        try:
+            trainer.resume(resume, history)
+        except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as exc:
+            raise PinnError(f"the checkpoint's optimizer state does not fit --optimizer {cfg.optimizer.value} and "
+                            f"this model ({type(exc).__name__}); train again") from None
     aug = cfg.augmentation
     show = console is not None and cluster.is_main
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -364,16 +370,16 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
                 best = {"epoch": epoch + 1, "val_accuracy": val_acc, "val_loss": val_loss,
                         "model": copy.deepcopy(model.state_dict()) if cfg.patience > 0 else None}
 
-            # --- log and checkpoint
+            # --- checkpoint, then log (a printed epoch is always saved)
+            if run_dir is not None and cluster.is_main:
+                save_checkpoint(run_dir / CHECKPOINT, {
+                    "model": model.state_dict(), "optimizer": trainer.optimizer_state(), "epoch": epoch + 1,
+                    "history": history, "best": best, "config": to_json(cfg)})
             if show:
                 val = f"  val loss {val_loss:.4f} acc {val_acc:.2%}" if math.isfinite(val_acc) else ""
                 console.print(f"epoch {epoch + 1:>3}/{cfg.epochs}  train loss {record['train_loss']:.4f} "
                               f"acc {record['train_accuracy']:.2%}{val}  lr {record['lr']:.2e}  "
                               f"{record['images_per_second']:.0f} img/s  {seconds:.1f} s", highlight=False)
-            if run_dir is not None and cluster.is_main:
-                save_checkpoint(run_dir / CHECKPOINT, {
-                    "model": model.state_dict(), "optimizer": trainer.optimizer_state(), "epoch": epoch + 1,
-                    "history": history, "best": best, "config": to_json(cfg)})
             if cfg.patience > 0 and math.isfinite(val_acc) and epoch + 1 - best["epoch"] >= cfg.patience:
                 if show:
                     console.print(f"early stop: no better validation accuracy since epoch {best['epoch']}")
@@ -386,11 +392,28 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
-    """The checkpoint of a run folder (tensors and plain data only: loaded with weights_only=True)."""
+    """The checkpoint of a run folder, loaded with ``weights_only=True`` (tensors and plain data only) and
+    checked: model weights (a mapping of tensors), optimizer state, the number of finished epochs, and a
+    history with one record per finished epoch. PinnError naming the file for anything else."""
     path = Path(run_dir) / CHECKPOINT
+    if not Path(run_dir).is_dir():
+        raise PinnError(f"{run_dir} is not a folder: give the folder of an earlier 'pinn classify' run")
     if not path.is_file():
         raise PinnError(f"{run_dir} has no {CHECKPOINT}: is it a 'pinn classify' run folder?")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unreadable file is a user-level problem here
-        raise PinnError(f"{path} is corrupt ({type(exc).__name__}); train again or restore a copy") from None
+    state = files.load_checkpoint(path, ("model", "optimizer", "epoch", "history", "best"), "classify checkpoint")
+    epoch = files.require(state, "epoch", int, path)
+    history, best = files.require(state, "history", list, path), files.require(state, "best", dict, path)
+    model = files.require(state, "model", dict, path, "the model weights")
+    files.require(state, "optimizer", dict, path, "the optimizer state")
+    if not 0 <= epoch <= len(history) or any(not isinstance(h, dict) or any(
+            not isinstance(h.get(k), (int, float)) for k in HISTORY_KEYS) for h in history[:epoch]):
+        raise PinnError(f"{path}: the history does not record the {epoch} finished epochs; train again")
+    if any(not isinstance(v, torch.Tensor) for v in model.values()):
+        raise PinnError(f"{path}: the model weights are not all tensors")
+    if not isinstance(best.get("epoch", 0), int) or not isinstance(best.get("model") or {}, dict):
+        raise PinnError(f"{path}: the record of the best epoch is malformed")
+    best.setdefault("epoch", 0)
+    best.setdefault("val_accuracy", -1.0)
+    best.setdefault("val_loss", math.inf)
+    best.setdefault("model", None)
+    return state
