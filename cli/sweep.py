@@ -13,7 +13,7 @@ from typing import Any, Optional
 import typer
 
 from cli.console import console
-from cli.options import MultiValueCommand, ProblemGroup, generated_command, option
+from cli.options import DRY_RUN_HELP, MultiValueCommand, ProblemGroup, generated_command, option, print_dry_run
 from pinn.choices import Activation, Optimizer, Schedule
 from pinn.surrogate.config import FlowForm, SweepAxis, SweepCommand
 from problems import REGISTRY
@@ -58,6 +58,7 @@ def _options() -> list:
                "[default: the first two varied axes].", show_default=False),
         option("out", Optional[Path], None, help="Sweep folder [default: runs/sweep-PROBLEM]; re-running on it "
                "skips finished points.", show_default=False),
+        option("dry_run", bool, False, help=DRY_RUN_HELP),
     ]
 
 
@@ -75,9 +76,14 @@ def sweep_command(name: str, o: dict[str, Any]) -> SweepCommand:
 def _command(name: str) -> Any:
     def body(**o: Any) -> None:
         from cli.console import RichReporter
-        from pinn.surrogate.sweep import run_sweep_command
+        from pinn.surrogate.sweep import prepare_sweep, run_sweep_command
 
+        dry_run = o.pop("dry_run")
         command = sweep_command(name, o)
+        if dry_run:
+            folder, config, _, estimate = prepare_sweep(command, REGISTRY.get(name).surrogate_problem())
+            print_dry_run(console, command, {"folder": str(folder), **estimate})
+            return
         rows, folder, written = run_sweep_command(command, REGISTRY.get(name).surrogate_problem(), RichReporter())
         console.print(f"{len(rows)} points in {folder / 'results.csv'}; table and figures: "
                       f"{', '.join(p.name for p in written)}", markup=False)
