@@ -58,6 +58,12 @@ def seed(name: str, value: Any) -> None:
     count(name, value, 0, SEED_LIMIT)
 
 
+def whole(x: float) -> float:
+    """floor(x) as a float that stays inf for an infinite x: sizes such as span / step are compared with
+    their limits before they become ints, so 1e308 / 1e-300 is refused, never an OverflowError."""
+    return float(math.floor(x)) if math.isfinite(x) else x
+
+
 def available_memory() -> Optional[int]:
     """Bytes of memory available to a new allocation (MemAvailable on Linux), None if unknown."""
     try:

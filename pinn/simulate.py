@@ -88,18 +88,19 @@ def prepare_simulate(spec: ODESpec, cfg: SimulateConfig) -> tuple[Any, dict[str,
         raise PinnError(f"a component is listed twice in --observe ({', '.join(cfg.observe)})")
     _check_output(Path(cfg.out))
     if cfg.kind == "observations":
-        rows = math.floor((problem.t1 - problem.t0) / cfg.every) + 1
+        rows = checks.whole((problem.t1 - problem.t0) / cfg.every) + 1
         estimate = {"observations": rows, "memory_bytes": 8.0 * rows * (problem.dim + 1) * 6}
         samples = rows * (problem.dim + 1)
     else:
         s = _settings(spec, cfg, problem)
-        steps = math.floor((s["t_final"] - 0.0) / s["dt"]) + 1
+        steps = checks.whole(s["t_final"] / s["dt"]) + 1
         samples = s["trajectories"] * steps * problem.dim
         estimate = {"trajectories": s["trajectories"], "samples_per_trajectory": steps,
                     "memory_bytes": 8.0 * samples * 3 + 8.0 * s["trajectories"] * problem.dim * 12}
     if samples > MAX_SAMPLES:
         raise PinnError(f"the data set would hold {samples:.3g} numbers (more than {MAX_SAMPLES:.0e}); use fewer "
                         "--trajectories, a larger --dt or --every, or a shorter --t-final")
+    estimate = {k: int(v) if k in ("observations", "samples_per_trajectory") else v for k, v in estimate.items()}
     checks.memory(estimate["memory_bytes"], "this data set", "use fewer --trajectories or a larger --dt")
     return problem, estimate
 

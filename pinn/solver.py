@@ -186,7 +186,7 @@ def work_estimate(problem: ODEProblem, cfg: SolveConfig) -> dict[str, Any]:
     if Method(cfg.method) is Method.marching:
         m = cfg.marching
         window = m.window or problem.window or DEFAULT_WINDOW
-        n_windows = math.ceil((problem.t1 - problem.t0) / window) + len(problem.breakpoints)
+        n_windows = -checks.whole(-(problem.t1 - problem.t0) / window) + len(problem.breakpoints)
         rows, cols = d * m.points, d * m.features
         hidden = m.hidden_epochs * m.points * m.features * (m.features * (m.depth - 1) + d) * 30.0
         flops = n_windows * m.max_iter * (2.0 * rows * cols ** 2 + 4.0 * rows * cols) + hidden
@@ -213,6 +213,8 @@ def prepare_solve(spec: ODESpec, command: SolveCommand) -> tuple[ODEProblem, Sol
         raise PinnError(f"{estimate['windows']:.3g} marching windows of {estimate['window']:g} over "
                         f"[{problem.t0:g}, {problem.t1:g}] is more than {MAX_WINDOWS:,}; shorten --t-final or "
                         "lengthen --window")
+    if "windows" in estimate:
+        estimate["windows"] = int(estimate["windows"])
     checks.memory(estimate["memory_bytes"], "this solve", "lower --features, --points, --units or --eval-points")
     estimate["seconds_bound"] = checks.budget(estimate.pop("flops"), "this solve", "lower --epochs, "
                                                  "--features, --points or --units, or shorten --t-final")

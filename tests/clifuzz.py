@@ -470,3 +470,104 @@ def is_finite_text(value: str) -> bool:
         return math.isfinite(float(value))
     except ValueError:
         return True
+
+
+# ------------------------------------------------------------------------------------------ real runs
+
+REAL_BASES: dict[str, list[str]] = {
+    "solve": ["--t-final", "0.3", "--eval-points", "40", "--features", "12", "--points", "16", "--out",
+              f"{SANDBOX}/cwd/runs"],
+    "simulate": ["--out", f"{SANDBOX}/cwd/sim.csv", "--t-final", "0.5"],
+    "identify": ["--data", f"{SANDBOX}/obs.csv", "--features", "6", "--points", "8", "--max-iter", "3",
+                 "--epochs", "20", "--out", f"{SANDBOX}/cwd/runs"],
+    "fourier square": ["--harmonics", "1", "3", "--out", f"{SANDBOX}/cwd/runs"],
+    "fourier convergence": ["--harmonics", "1", "2", "--t-final", "1", "--out", f"{SANDBOX}/cwd/runs"],
+    "classify digits": ["--model", "notes-digits", "--epochs", "1", "--out", f"{SANDBOX}/cwd/runs"],
+    "classify fashion-mnist": ["--model", "notes-digits", "--epochs", "1", "--data-dir", f"{SANDBOX}/images_tiny",
+                               "--out", f"{SANDBOX}/cwd/runs"],
+    "classify cifar10": ["--model", "notes-cifar", "--epochs", "1", "--data-dir", f"{SANDBOX}/images_cifar_trunc",
+                         "--out", f"{SANDBOX}/cwd/runs"],
+    "classify compare": ["digits", "--epochs", "1", "--batch-size", "256", "--out", f"{SANDBOX}/cwd/runs"],
+    "classify evaluate": [f"{SANDBOX}/run_classify_ok"],
+    "surrogate train": ["lorenz", "--model", "sindy", "--trajectories", "4", "--test-trajectories", "1", "--t-final",
+                        "1", "--no-reference-span", "--horizon", "0.5", "--out", f"{SANDBOX}/cwd/runs"],
+    "surrogate rollout": [f"{SANDBOX}/run_surrogate_ok", "--t-final", "0.5"],
+    "sweep": ["--width", "4", "--epochs", "1", "--trajectories", "3", "--test-trajectories", "1", "--t-final", "1",
+              "--horizon", "0.5", "--out", f"{SANDBOX}/cwd/sweep"],
+    "rerun": [f"{SANDBOX}/run_solve_ok", "--out", f"{SANDBOX}/cwd/runs"],
+    "problems": [],
+}
+"""Tiny settings under which each command (by its first words) runs in about a second; a real-run call
+adds one hostile option to these. A command with no entry here is fuzzed by dry runs only."""
+
+REAL_FLOATS = ("nan", "inf", "-inf", "1e309", "-1e309", "0", "-0", "-1", "1e308", "-1e308", "1e-300", "5e-324", "0.5",
+               "1", "2")
+REAL_INTS = ("-1", "0", "1", "2", "3", "2147483648", "18446744073709551616", "-18446744073709551616", "1e9", "")
+"""Values of real runs: invalid ones, extreme ones the checks must refuse, and small valid ones (a huge but
+valid value would only make the run long, which dry runs already cover)."""
+
+
+def real_base(command: Command) -> Optional[list[str]]:
+    """The tiny settings of ``command`` (longest matching prefix of its words), or None."""
+    for n in range(len(command.path), 0, -1):
+        key = " ".join(command.path[:n])
+        if key in REAL_BASES:
+            return REAL_BASES[key]
+    return None
+
+
+def real_value(p: Param) -> st.SearchStrategy[str]:
+    if p.kind == "float":
+        return st.sampled_from(REAL_FLOATS)
+    if p.kind == "int":
+        return st.sampled_from(REAL_INTS)
+    return value_text(p, real=True)
+
+
+@st.composite
+def real_calls(draw: Any, commands: Sequence[Command]) -> Call:
+    """A real (not dry) call: a command with tiny settings plus one option with a hostile value (given after
+    the settings, so it wins)."""
+    command = draw(st.sampled_from([c for c in commands if real_base(c) is not None]))
+    args = list(command.path) + list(real_base(command) or [])
+    bad: list[str] = []
+    pool = [p for p in command.optional if p.flag not in ("--dry-run", "--jobs", "--device")]
+    if pool:
+        p = draw(st.sampled_from(pool))
+        if p.kind == "bool":
+            words = draw(tokens(p, real=True))
+        else:
+            count = draw(st.integers(1, 2)) if p.multiple else p.nargs
+            values = [draw(real_value(p)) for _ in range(count)]
+            words = ([p.flag] if p.flag else []) + values
+        bad += _non_finite(p, words)
+        args += words
+    return Call(command, tuple(args), tuple(bad))
+
+
+def build_real_sandbox(root: Path) -> Path:
+    """:func:`build_sandbox` plus what real runs read: a finished solve, classify and surrogate run folder and
+    a tiny Fashion-MNIST folder (built through the real command line)."""
+    build_sandbox(root)
+    tiny = root / "images_tiny"
+    tiny.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    for stem in IDX_STEMS:
+        n = 40 if "train" in stem else 10
+        array = rng.integers(0, 255, (n, 28, 28)) if "images" in stem else np.arange(n) % 10
+        (tiny / f"{stem}.gz").write_bytes(gzip.compress(_idx(array)))
+    made = {"run_solve_ok": ["solve", "lorenz", "--t-final", "0.2", "--eval-points", "20", "--features", "10",
+                             "--points", "12"],
+            "run_classify_ok": ["classify", "digits", "--model", "notes-digits", "--epochs", "1"],
+            "run_surrogate_ok": ["surrogate", "train", "lorenz", "--model", "sindy", "--trajectories", "4",
+                                 "--test-trajectories", "1", "--t-final", "1", "--no-reference-span", "--horizon",
+                                 "0.5"]}
+    for name, args in made.items():
+        out = root / f"made-{name}"
+        result = run_call([*args, "--out", str(out)], root, 120.0)
+        if result.exit_code != 0:
+            raise RuntimeError(f"could not make {name}: {result.stderr or result.stdout}")
+        (folder,) = [p for p in out.iterdir() if p.is_dir()]
+        folder.rename(root / name)
+        out.rmdir()
+    return root

@@ -197,7 +197,7 @@ def work_estimate(model: ODESpec, cfg: IdentifyConfig, obs: Observations) -> dic
                 "memory_bytes": 8.0 * (a.points + n_obs) * a.width * a.depth * 12 + 8.0 * params * 20}
     lm = cfg.lm
     window = min(lm.window or model.identify_window, span) if span > 0 else 1.0
-    windows = math.ceil(span / window) if span > 0 else 1
+    windows = -checks.whole(-span / window) if span > 0 else 1
     rows, cols = lm.points * d + n_obs / windows, lm.features * d + p + d
     stages = len(lm.weights()) + 1 + max((model.grid.get(u, 1) for u in cfg.unknowns), default=1)
     return {"method": "lm", "observations": n_obs, "windows": windows, "unknowns": windows * lm.features * d + p + d,

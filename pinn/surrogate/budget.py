@@ -58,7 +58,11 @@ def data_size(config: SurrogateConfig, problem: SurrogateProblem) -> DataSize:
         return DataSize(states.shape[0] - n_test, n_test, t.size, dim, float(t[1] - t[0]))
     dt = config.dt or problem.dt
     t_final = config.t_final or problem.t_final
-    samples = math.floor(t_final / dt + 0.5) + 1
+    samples = checks.whole(t_final / dt + 0.5) + 1
+    if samples > 1e9:
+        raise PinnError(f"--t-final {t_final:g} over --dt {dt:g} is {samples:.3g} samples per trajectory; "
+                        "use a larger --dt or a shorter --t-final")
+    samples = int(samples)
     if samples < 2:
         raise PinnError(f"--t-final {t_final:g} is shorter than one step --dt {dt:g}")
     return DataSize(config.trajectories or problem.n_traj, config.test_trajectories or problem.n_test, samples,

@@ -349,7 +349,7 @@ def prepare_rollout(config: RolloutConfig, problem: SurrogateProblem) -> tuple[A
         raise PinnError(f"--ic needs {d} values ({' '.join(problem.components)}) for {problem.name}, "
                         f"got {len(config.ic)}")
     dt = float(saved["data"]["dt"])
-    steps = round(config.t_final / dt)
+    steps = checks.whole(config.t_final / dt + 0.5)
     if steps > MAX_ROLLOUT_STEPS:
         raise PinnError(f"--t-final {config.t_final:g} is {steps:.3g} steps of {dt:g}, more than "
                         f"{MAX_ROLLOUT_STEPS:,}; shorten --t-final")
