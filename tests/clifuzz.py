@@ -205,13 +205,33 @@ def value_text(p: Param, real: bool) -> st.SearchStrategy[str]:
     return str_text()
 
 
+PLAUSIBLE_PATHS = ("obs.csv", "data.npz", "cwd/runs", "cwd/out.npz", "cwd/out.csv", "run_solve_ok", "run_classify_ok",
+                   "run_surrogate_ok", "images_tiny")
+
+
+def plausible_text(p: Param) -> st.SearchStrategy[str]:
+    """An ordinary value for ``p`` (near its default, small counts, sandbox files that exist), so that a
+    call with one hostile value among ordinary ones reaches the checks behind the first."""
+    if p.kind == "float":
+        base = abs(float(p.default)) if isinstance(p.default, (int, float)) and p.default else 1.0
+        return st.sampled_from((0.5, 1.0, 2.0, 0.1)).map(lambda k: f"{k * base:g}")
+    if p.kind == "int":
+        return st.integers(1, 12).map(str)
+    if p.kind == "choice":
+        return st.sampled_from(p.choices)
+    if p.kind == "path" or p.name in ("out", "data"):
+        return st.sampled_from(PLAUSIBLE_PATHS).map(lambda name: f"{SANDBOX}/{name}")
+    return st.sampled_from(NAMES)
+
+
 @st.composite
-def tokens(draw: Any, p: Param, real: bool) -> list[str]:
-    """The command-line tokens that give ``p`` a hostile value."""
+def tokens(draw: Any, p: Param, real: bool, hostile: bool = True) -> list[str]:
+    """The command-line tokens that give ``p`` a hostile (or, with ``hostile=False``, an ordinary) value."""
     if p.kind == "bool":
         return [draw(st.sampled_from([f for f in (p.flag, p.secondary) if f]))] if p.flag else []
     count = draw(st.integers(1, 3)) if p.multiple else p.nargs
-    values = [draw(value_text(p, real)) for _ in range(count)]
+    kind = value_text(p, real) if hostile else plausible_text(p)
+    values = [draw(kind) for _ in range(count)]
     if p.flag is None:
         return values
     if count == 1 and draw(st.booleans()):
@@ -239,30 +259,46 @@ def _non_finite(p: Param, words: Sequence[str]) -> list[str]:
 
 
 @st.composite
-def calls(draw: Any, commands: Sequence[Command], base: Optional[dict[str, list[str]]] = None,
-          real: bool = False, max_options: int = 3) -> Call:
-    """A hostile call of one of ``commands``: required parameters filled (from ``base`` when given), one to
-    ``max_options`` options drawn with hostile values, ``--dry-run`` added where the command has it (not
-    for real runs)."""
+def calls(draw: Any, commands: Sequence[Command], real: bool = False, max_others: int = 3) -> Call:
+    """A hostile call of one of ``commands``: one parameter (an option, or a required argument) gets a
+    hostile value, so that each hostile value is judged on its own; up to ``max_others`` other options get
+    ordinary values (one time in six a second hostile one); required parameters are filled;
+    ``--dry-run`` is added where the command has it (not for real runs)."""
     command = draw(st.sampled_from(list(commands)))
+    candidates = command.required + command.optional
+    target = draw(st.sampled_from(candidates)) if candidates else None
+    others = [p for p in command.optional if p is not target]
+    chosen = draw(st.lists(st.sampled_from(others), max_size=max_others, unique_by=lambda p: p.name)) if others else []
     args: list[str] = list(command.path)
     bad: list[str] = []
-    if base is not None and command.name in base:
-        args += base[command.name]
-    else:
-        for p in command.required:
-            words = draw(tokens(p, real))
-            args += words
-    pool = command.optional
-    if pool:
-        chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=max_options, unique_by=lambda p: p.name))
-        for p in chosen:
-            words = draw(tokens(p, real))
-            bad += _non_finite(p, words)
-            args += words
+    for p in command.required:
+        words = draw(tokens(p, real, hostile=p is target))
+        bad += _non_finite(p, words)
+        args += words
+    for p in ([target] if target is not None and not target.required else []) + chosen:
+        words = draw(tokens(p, real, hostile=p is target or draw(st.integers(0, 5)) == 0))
+        bad += _non_finite(p, words)
+        args += words
     if command.dry_run and not real:
         args.append("--dry-run")
     return Call(command, tuple(args), tuple(bad))
+
+
+def exhaustive_calls(command: Command, values: dict[str, Sequence[str]]) -> list[Call]:
+    """One dry-run call per (parameter, value) for every parameter of a kind in ``values``: the required
+    parameters get ordinary sandbox values, the parameter under test the value."""
+    ordinary = {"path": f"{SANDBOX}/cwd/out.csv", "str": "lorenz", "float": "1", "int": "1"}
+    out = []
+    for target in command.required + command.optional:
+        for value in values.get(target.kind, ()):
+            args: list[str] = list(command.path)
+            for p in command.required + ([target] if not target.required else []):
+                given = value if p is target else (p.choices[0] if p.choices else ordinary.get(p.kind, "1"))
+                words = [given] * (1 if p.multiple else p.nargs)
+                args += ([p.flag] if p.flag else []) + words
+            bad = [f"{target.flag} {value}"] if target.kind == "float" and not is_finite_text(value) else []
+            out.append(Call(command, (*args, "--dry-run"), tuple(bad)))
+    return out
 
 
 # ------------------------------------------------------------------------------------------- running
@@ -571,3 +607,87 @@ def build_real_sandbox(root: Path) -> Path:
         folder.rename(root / name)
         out.rmdir()
     return root
+
+
+# ------------------------------------------------------------------------------------------ campaigns
+
+def remove_created(sandbox: Path, created: Iterable[str]) -> None:
+    """Undo what a call created in the sandbox (deepest first), so the next call starts from the same state."""
+    import shutil
+
+    for rel in sorted(created, key=lambda r: r.count(os.sep), reverse=True):
+        path = sandbox / rel
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
+def call_from_line(line: str, commands: Sequence[Command]) -> Call:
+    """A corpus line (``pinn solve lorenz --rho nan --dry-run``, shell quoting; ``\\x00`` escapes in ASCII
+    words are decoded) as a :class:`Call`, with the non-finite values given to float options found by walking
+    its words."""
+    import shlex
+
+    words = [w.encode().decode("unicode_escape") if "\\" in w and w.isascii() else w for w in shlex.split(line)]
+    if words and words[0] == "pinn":
+        words = words[1:]
+    command = max((c for c in commands if tuple(words[:len(c.path)]) == c.path), key=lambda c: len(c.path),
+                  default=Command(tuple(words[:1]), ()))
+    flags = {p.flag: p for p in command.params if p.flag}
+    bad: list[str] = []
+    rest = words[len(command.path):]
+    for i, word in enumerate(rest):
+        name, eq, inline = word.partition("=")
+        p = flags.get(name)
+        if p is None or p.kind != "float":
+            continue
+        values = [inline] if eq else []
+        for nxt in rest[i + 1:]:
+            if len(values) >= (99 if p.multiple else p.nargs) or (nxt.startswith("--") and is_finite_text(nxt)):
+                break
+            values.append(nxt)
+        bad += [f"{name} {v}" for v in values if not is_finite_text(v)]
+    return Call(command, tuple(words), tuple(bad))
+
+
+def read_corpus(path: Path) -> list[tuple[str, Optional[str]]]:
+    """(command line, xfail reason or None) of every line of the corpus; '#' starts a comment line, and
+    ``xfail: REASON | COMMAND`` marks a known failure in code another change owns."""
+    out = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        reason = None
+        if line.startswith("xfail:"):
+            reason, _, line = line[len("xfail:"):].partition("|")
+            reason, line = reason.strip(), line.strip()
+        out.append((line, reason))
+    return out
+
+
+@dataclass
+class Tally:
+    """Counts of a fuzz campaign: calls, exits, verdicts, and the first example of each kind of failure."""
+
+    calls: int = 0
+    exits: dict = field(default_factory=dict)
+    failures: dict = field(default_factory=dict)
+    examples: dict = field(default_factory=dict)
+    commands: set = field(default_factory=set)
+
+    def add(self, call: Call, outcome: Outcome, problem: Optional[str]) -> None:
+        self.calls += 1
+        self.commands.add(call.command.name)
+        key = "hang" if outcome.hung else str(outcome.exit_code)
+        self.exits[key] = self.exits.get(key, 0) + 1
+        if problem:
+            self.failures[problem] = self.failures.get(problem, 0) + 1
+            self.examples.setdefault(problem, (call.args, (outcome.stderr or outcome.stdout)[-300:]))
+
+    def count(self, problem: str) -> int:
+        return self.failures.get(problem, 0)
