@@ -17,8 +17,23 @@ from cli.options import PinnCommandGroup
 from pinn.errors import PinnError
 
 
+class Stopped(Exception):
+    """Ctrl-C on its way out: typer would turn a KeyboardInterrupt into a silent exit code 130, so the group
+    carries it past typer as this, with the note of what was kept (see :class:`pinn.errors.Interrupted`)."""
+
+    def __init__(self, note: str = "") -> None:
+        super().__init__(note)
+        self.note = note
+
+
 class PinnGroup(PinnCommandGroup):
     """Top-level group: user errors become one line on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Stopped(getattr(exc, "note", "")) from None
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -32,7 +47,7 @@ class PinnGroup(PinnCommandGroup):
             sys.exit(130)
         except PinnError as exc:
             _error_line(str(exc))
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, Stopped) as exc:
             note = getattr(exc, "note", "")
             err_console.print(f"pinn: interrupted{'; ' + note if note else ''}", markup=False)
             sys.exit(130)
