@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 PINN = [sys.executable, "-c", "import sys; from cli.main import main; sys.argv[0] = 'pinn'; main()"]
 
@@ -27,7 +27,12 @@ class Running:
 
     process: subprocess.Popen
     lines: list[str] = field(default_factory=list)
-    stderr: str = ""
+    errors: list[str] = field(default_factory=list)
+    readers: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.errors)
 
     def wait_for(self, ready: Callable[[], bool], timeout: float = 120.0) -> None:
         """Wait until ``ready()`` is true; AssertionError (with the output) if the process ends or time runs out."""
@@ -35,7 +40,7 @@ class Running:
         while not ready():
             if self.process.poll() is not None:
                 raise AssertionError(f"pinn ended (exit {self.process.returncode}) before it was ready: "
-                                     f"{''.join(self.lines)[-800:]} {self.process.stderr.read()[-800:]}")
+                                     f"{''.join(self.lines)[-800:]} {self.stderr[-800:]}")
             if time.monotonic() > end:
                 self.process.kill()
                 raise AssertionError(f"pinn was not ready after {timeout} s: {''.join(self.lines)[-800:]}")
@@ -50,11 +55,13 @@ class Running:
     def finish(self, timeout: float = 120.0) -> int:
         """Wait for the exit code; the rest of stdout lands in ``lines`` and stderr in ``stderr``."""
         try:
-            self.stderr = self.process.communicate(timeout=timeout)[1]
+            code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            raise AssertionError(f"pinn did not exit within {timeout} s of the signal") from None
-        return self.process.returncode
+            raise AssertionError(f"pinn did not exit within {timeout} s") from None
+        for reader in self.readers:
+            reader.join(timeout=10)
+        return code
 
 
 def start(args: Sequence[str], cwd: Path, file_limit: Optional[int] = None) -> Running:
@@ -72,11 +79,14 @@ def start(args: Sequence[str], cwd: Path, file_limit: Optional[int] = None) -> R
                                stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=limit)
     running = Running(process)
 
-    def read() -> None:
-        for line in process.stdout:
-            running.lines.append(line)
+    def read(stream: Any, into: list[str]) -> None:
+        for line in stream:
+            into.append(line)
 
-    threading.Thread(target=read, daemon=True).start()
+    for stream, into in ((process.stdout, running.lines), (process.stderr, running.errors)):
+        reader = threading.Thread(target=read, args=(stream, into), daemon=True)
+        reader.start()
+        running.readers.append(reader)
     return running
 
 

@@ -84,12 +84,14 @@ def test_ctrl_c_during_a_sweep_keeps_finished_points_and_a_rerun_skips_them(tmp_
 
 def test_ctrl_c_to_the_process_group_of_a_parallel_sweep_is_one_line(tmp_path: Path) -> None:
     folder = tmp_path / "sweep"
-    running = start([*SWEEP, "--jobs", "2", "--out", folder], tmp_path)
+    running = start([*SWEEP, "--epochs", "200", "--jobs", "2", "--out", folder], tmp_path)
     running.wait_for(lambda: (folder / "reference.npz").is_file(), timeout=180)
+    time.sleep(4.0)  # the two workers start (a few seconds each) and train their first points
     running.signal(signal.SIGINT, group=True)  # as a terminal's Ctrl-C: the workers get it too
     assert running.finish() == 130
     line = one_error_line(running.stderr)
     assert line.startswith("pinn: interrupted"), line
+    assert not (folder / "results.csv").is_file() or "keeps" in line
 
 
 CLASSIFY = ["classify", "digits", "--model", "notes-digits", "--batch-size", "32"]

@@ -9,6 +9,7 @@ shared by every point), ``results.csv`` (one row per finished point, rewritten a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import enum
 import itertools
@@ -18,10 +19,11 @@ import multiprocessing
 import os
 import shutil
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -249,9 +251,10 @@ def run_sweep(folder: Path, config: SweepConfig, jobs: int = 1,
             record(run_point(str(folder), config_json, p))
     else:
         context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(1,))
-        try:
+        with _workers_ignore_ctrl_c():
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(1,))
             futures = [pool.submit(run_point, str(folder), config_json, p) for p in todo]
+        try:
             for fut in as_completed(futures):
                 record(fut.result())
         except BaseException:
@@ -259,6 +262,20 @@ def run_sweep(folder: Path, config: SweepConfig, jobs: int = 1,
             raise
         pool.shutdown()
     return [rows[point_key(p)] for p in points if point_key(p) in rows]
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Ignore SIGINT while the workers are spawned, so that they inherit the ignoring from their first
+    instruction (a terminal's Ctrl-C goes to every process of the group; only the main process acts on it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
