@@ -172,10 +172,13 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     ``state`` holds tensors, numbers, strings, lists and dicts only, so it loads with
     ``torch.load(path, weights_only=True)`` (see :func:`pinn.files.load_checkpoint`).
     """
+    import io
+
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    buffer = io.BytesIO()  # serialised in memory first: torch reports a failed write as a bare RuntimeError
+    torch.save(state, buffer)
+    write_atomic(path, lambda handle: handle.write(buffer.getbuffer()), "wb")
 
 
 def write_csv(path: Path, header: Sequence[str], columns: Iterable[np.ndarray]) -> None:

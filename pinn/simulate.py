@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from pinn import checks
-from pinn.errors import PinnError
-from pinn.files import atomic_path
+from pinn.errors import PinnError, WriteError
+from pinn.files import atomic_path, write_problem
 from pinn.progress import Reporter
 from pinn.spec import ODESpec
 
@@ -135,9 +135,10 @@ def run_simulate(spec: ODESpec, cfg: SimulateConfig, report: Optional[Reporter] 
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out) as tmp:
             summary = _simulate_into(tmp, spec, cfg, problem, estimate, report)
-    except OSError as exc:
+    except (OSError, WriteError) as exc:
         _remove_empty(created)
-        raise PinnError(f"cannot write {out}: {exc.strerror or exc}") from None
+        reason = str(exc) if isinstance(exc, WriteError) else f"cannot write {out}: {write_problem(exc)}"
+        raise WriteError(f"{reason}; free space or choose another --out") from None
     except BaseException:
         _remove_empty(created)
         raise

@@ -29,10 +29,10 @@ import numpy as np
 
 from pinn.choices import Optimizer, Schedule
 from pinn import checks
-from pinn.errors import Interrupted, PinnError
+from pinn.errors import Interrupted, PinnError, WriteError
 from pinn.problem import Rhs
 from pinn.progress import Reporter
-from pinn.files import save_npz, write_text
+from pinn.files import save_npz, write_problem, write_text
 from pinn.runs import to_json, write_json
 from pinn.spec import SurrogateProblem
 from pinn.surrogate.config import SweepAxis, SweepCommand, axis_values
@@ -435,6 +435,10 @@ def run_sweep_command(command: SweepCommand, problem: SurrogateProblem,
             note = (f"{folder / 'results.csv'} keeps {done} of {len(points)} points; run the same command again to "
                     "finish the rest") if done else "no point had finished"
             raise Interrupted(note) from None
+        if isinstance(exc, (OSError, WriteError)):
+            reason = str(exc) if isinstance(exc, WriteError) else f"cannot write in {folder}: {write_problem(exc)}"
+            removed = "the unfinished sweep folder was removed" if created and done == 0 else "finished points are kept"
+            raise WriteError(f"{reason}; {removed}: free space or choose another --out") from None
         raise
     with report.phase("writing the table and heat maps"):
         written = summarise(folder, rows, config, command.heatmaps)
