@@ -184,6 +184,10 @@ def load_data(model: ODESpec, cfg: IdentifyConfig) -> Observations:
     return prepare_identify(model, cfg)[0]
 
 
+MAX_WINDOWS = 1_000_000
+"""More windows than this is a mistake (a window of 1e-300), not a fit."""
+
+
 def work_estimate(model: ODESpec, cfg: IdentifyConfig, obs: Observations) -> dict[str, Any]:
     """The size of an identification before it starts: windows, unknowns, memory and floating-point
     operations (an upper bound: every Levenberg-Marquardt stage at its iteration cap)."""
@@ -198,6 +202,10 @@ def work_estimate(model: ODESpec, cfg: IdentifyConfig, obs: Observations) -> dic
     lm = cfg.lm
     window = min(lm.window or model.identify_window, span) if span > 0 else 1.0
     windows = -checks.whole(-span / window) if span > 0 else 1
+    if windows > MAX_WINDOWS:
+        raise PinnError(f"--window {window:g} cuts the observed interval of {span:g} into {windows:.3g} windows, "
+                        f"more than {MAX_WINDOWS:,}; lengthen --window")
+    windows = int(windows)
     rows, cols = lm.points * d + n_obs / windows, lm.features * d + p + d
     stages = len(lm.weights()) + 1 + max((model.grid.get(u, 1) for u in cfg.unknowns), default=1)
     return {"method": "lm", "observations": n_obs, "windows": windows, "unknowns": windows * lm.features * d + p + d,
