@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, TypeVar
 import numpy as np
 
 from pinn.errors import Interrupted, PinnError, WriteError
-from pinn.files import atomic_path, read_csv, read_json, write_atomic, write_problem, write_text
+from pinn.files import read_csv, read_json, write_atomic, write_problem, write_text  # noqa: F401 (re-exported)
 
 T = TypeVar("T")
 

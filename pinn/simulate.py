@@ -12,7 +12,6 @@ Files are written atomically (a temporary file renamed into place).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional

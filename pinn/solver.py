@@ -7,7 +7,6 @@ solve, write the run folder.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path

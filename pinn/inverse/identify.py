@@ -15,7 +15,6 @@ times), trajectory.csv (the reconstructed state on a fine grid), fit.png and his
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -11,7 +11,6 @@ about 3 forward passes); they guard against mistakes such as ``--trajectories 10
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
@@ -119,7 +118,8 @@ def work_estimate(config: SurrogateConfig, size: DataSize) -> dict[str, Any]:
         features = config.features or 0
         if kind is not SurrogateKind.random_features:
             features = polynomial_count(d, config.degree or 2)
-        flops = 2.0 * pairs * features ** 2 * 4 + 2.0 * features ** 3 * 8 + 2.0 * (1 + config.gauss_newton) * pairs * features * d * 10
+        refine = 2.0 * (1 + config.gauss_newton) * pairs * features * d * 10
+        flops = 2.0 * pairs * features ** 2 * 4 + 2.0 * features ** 3 * 8 + refine
         memory += 8.0 * pairs * features * 3 + 8.0 * features ** 2 * 4
     else:
         units = config.reservoir_size or 600

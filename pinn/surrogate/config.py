@@ -12,7 +12,6 @@ This module is light (no torch): the command line builds configs from its option
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Optional

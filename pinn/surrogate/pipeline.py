@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,7 +20,7 @@ from pinn.choices import Backend
 from pinn.files import write_text
 from pinn.errors import Interrupted, PinnError
 from pinn.progress import Reporter
-from pinn.runs import kept_files, new_run_dir, run_folder, save_checkpoint, write_csv, write_json
+from pinn.runs import kept_files, run_folder, save_checkpoint, write_csv, write_json
 from pinn.spec import SurrogateProblem
 from pinn.surrogate.config import Observation, RolloutConfig, SurrogateConfig, SurrogateKind
 

@@ -8,7 +8,6 @@ model kind, the data config, the horizon and lambda_max), model.pt, data.npz, me
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence

@@ -16,7 +16,6 @@ import itertools
 import json
 import math
 import multiprocessing
-import os
 import shutil
 import signal
 import threading

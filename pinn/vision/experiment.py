@@ -71,7 +71,8 @@ def work_estimate(cfg: ClassifyConfig, runs: int = 1) -> dict[str, Any]:
     macs, values = forward_cost(model, shape)
     batch = min(cfg.batch_size, n_train)
     flops = runs * (cfg.epochs * n_train * 6.0 * macs + (cfg.epochs + 1) * (n_test + n_train) * 2.0 * macs)
-    memory = (n_train + n_test) * float(np.prod(shape)) * 2 + batch * values * 4.0 * 4 + count_parameters(model) * 4.0 * 6
+    memory = ((n_train + n_test) * float(np.prod(shape)) * 2 + batch * values * 4.0 * 4
+              + count_parameters(model) * 4.0 * 6)
     return {"train_images": n_train, "test_images": n_test, "parameters": count_parameters(model),
             "epochs": cfg.epochs, "steps": runs * cfg.epochs * (n_train // batch), "flops": flops,
             "memory_bytes": memory}
@@ -100,10 +101,10 @@ def prepare_classify(cfg: ClassifyConfig, out_root: Path | None, resume_dir: Pat
 
 
 def _resume_note(cfg: ClassifyConfig, run_dir: Path) -> str:
-    path = run_dir / CHECKPOINT
-    if not path.is_file():
+    try:
+        epoch = load_checkpoint(run_dir)["epoch"]
+    except PinnError:
         return f"{run_dir} holds no finished epoch"
-    epoch = torch.load(path, map_location="cpu", weights_only=True).get("epoch", "?")
     return (f"{run_dir} keeps checkpoint.pt after epoch {epoch}; continue with: pinn classify {cfg.dataset.value} "
             f"--resume {run_dir}")
 

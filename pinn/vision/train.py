@@ -304,7 +304,8 @@ def _set_up(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, resume: dic
     if resume is not None:
         run.history = list(resume["history"])[: resume["epoch"]]
         run.best = dict(resume["best"])
-        files.check_state_dict(trainer.model.state_dict(), resume["model"], f"the checkpoint resumed ({cfg.model.value})")
+        files.check_state_dict(trainer.model.state_dict(), resume["model"],
+                               f"the checkpoint resumed ({cfg.model.value})")
         try:
             trainer.resume(resume, run.history)
         except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as exc:
