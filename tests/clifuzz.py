@@ -358,6 +358,7 @@ def run_call(args: Sequence[str], sandbox: Path, limit: float) -> Outcome:
 
 
 WORD_NON_FINITE = re.compile(r"(?<![\w.])[+-]?(nan|inf|infinity)(?![\w])", re.I)
+QUOTED = re.compile(r'"[^"\n]*"')
 
 
 def verdict(call: Call, outcome: Outcome, real: bool = False) -> Optional[str]:
@@ -373,7 +374,7 @@ def verdict(call: Call, outcome: Outcome, real: bool = False) -> Optional[str]:
     if outcome.exit_code == 0:
         if call.non_finite:
             return "silent success"
-        if WORD_NON_FINITE.search(outcome.stdout):
+        if WORD_NON_FINITE.search(QUOTED.sub('""', outcome.stdout)):  # quoted: echoed names and paths
             return "silent success"
         if outcome.created and not real:
             return "created files"

@@ -361,6 +361,9 @@ def prepare_sweep(command: SweepCommand, problem: SurrogateProblem) -> tuple[Pat
     grid = tuple((axis, parse_axis_values(axis, values)) for axis, values in command.grid)
     config = SweepConfig(problem.name, grid, spec, train, horizon=command.horizon or min(problem.horizon, 15.0),
                          lyapunov=command.lyapunov if problem.chaotic else 1.0)
+    if config.horizon < 2 * problem.dt:
+        raise PinnError(f"--horizon {config.horizon:g} is shorter than two sample steps ({problem.dt:g}); the rollout "
+                        "that measures the valid prediction time needs more")
     folder = Path(command.out) if command.out is not None else Path("runs") / f"sweep-{problem.name}"
     check_output_root(folder)
     if (folder / "sweep.json").is_file():
