@@ -7,7 +7,6 @@ folder; the command line only prints what they return.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,15 @@ from pinn.errors import PinnError
 from pinn.fourier import GIBBS_FRACTION
 from pinn.progress import Reporter
 from problems.square_wave import SquareWave
+
+
+def _check_wave(period: float, width: float, fmax: float) -> None:
+    """The wave's own checks, plus sizes the studies can compute with: a period up to 1e6 and a height with
+    1e-100 <= |fmax| <= 1e100 (the energies divide by fmax^2, which must stay a normal number)."""
+    checks.positive("period", period, 1e6)
+    if not (isinstance(fmax, (int, float)) and 1e-100 <= abs(fmax) <= 1e100):
+        raise PinnError(f"--fmax must be a number with 1e-100 <= |fmax| <= 1e100, got {fmax!r}")
+    SquareWave(period, width, fmax)
 
 
 def _check_harmonics(harmonics: tuple[int, ...]) -> None:
@@ -42,7 +50,7 @@ class FourierSquareConfig:
     out: Path = Path("runs")
 
     def __post_init__(self) -> None:
-        SquareWave(self.period, self.width, self.fmax)
+        _check_wave(self.period, self.width, self.fmax)
         _check_harmonics(self.harmonics)
         checks.count("table_rows", self.table_rows, 0, 100_000)
 
@@ -65,7 +73,7 @@ class FourierConvergenceConfig:
     out: Path = Path("runs")
 
     def __post_init__(self) -> None:
-        SquareWave(self.period, self.width, self.fmax)
+        _check_wave(self.period, self.width, self.fmax)
         _check_harmonics(self.harmonics)
         checks.number("gamma", self.gamma, 0.0, 1e3)
         checks.number("omega0", self.omega0, 1e-6, 1e3)  # omega0^2 divides: keep it a normal number
@@ -88,7 +96,7 @@ def work_estimate(cfg: FourierSquareConfig | FourierConvergenceConfig) -> dict[s
                 "flops": (2 * n_max + 2) * 1e6 + (2001 + 4 * n_max + plotted) * n_max * len(cfg.harmonics) * 4.0,
                 "memory_bytes": 8.0 * (plotted + 2001 + 4 * n_max) * 6 + 8.0 * n_max * 20}
     periods = cfg.t_final / cfg.period
-    samples = math.floor(max(16 * (n_max + 1), 20000 / periods)) * periods + 1
+    samples = checks.whole(max(16 * (n_max + 1), 20000 / periods)) * periods + 1
     jumps = 2.0 * periods
     return {"samples": samples, "wave_intervals": jumps, "truncations": len(cfg.harmonics),
             "flops": samples * sum(cfg.harmonics) * 40.0 + jumps * 2e3 + samples * len(cfg.harmonics) * 100.0,
