@@ -692,3 +692,23 @@ class Tally:
 
     def count(self, problem: str) -> int:
         return self.failures.get(problem, 0)
+
+
+REAL_EXTREMES = ("5e-324", "1e-300", "-1e-300", "1e300", "-1e300")
+"""Valid-looking extremes every float option of a real run is given once: values inside an option's range
+whose square underflows or whose products overflow must be refused, not computed into NaN."""
+
+
+def exhaustive_real_calls(command: Command, values: Sequence[str] = REAL_EXTREMES) -> list[Call]:
+    """One real call per (float option, value) on the tiny settings of ``command`` (none without them)."""
+    base = real_base(command)
+    if base is None:
+        return []
+    out = []
+    for p in command.optional:
+        if p.kind != "float" or p.flag is None:
+            continue
+        for value in values:
+            words = [value] * (1 if p.multiple else p.nargs)
+            out.append(Call(command, (*command.path, *base, p.flag, *words), ()))
+    return out
