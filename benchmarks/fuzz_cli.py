@@ -1,6 +1,7 @@
 """The command-line fuzz campaign of issue 10, counted: calls, exit codes, internal errors, hangs, silent
 successes, per command, over the slow profile of tests/test_fuzz_cli.py (dry runs of hostile command
-lines, then tiny real runs), plus the exhaustive sweep of every float / whole-number / path option.
+lines, then tiny real runs), plus the exhaustive sweep of every float / whole-number / path option (dry
+runs) and of every float option at valid-looking extremes such as 5e-324 and 1e300 (real runs).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/fuzz_cli.py [--dry 2500] [--real 150] [--seed 0]
 
@@ -74,6 +75,13 @@ def main() -> None:
                     tally.add(call, outcome, clifuzz.verdict(call, outcome))
                     clifuzz.remove_created(sandbox, outcome.created)
         results["exhaustive"] = summary(tally, time.perf_counter() - start)
+        tally, start = clifuzz.Tally(), time.perf_counter()
+        for command in commands:
+            for call in clifuzz.exhaustive_real_calls(command):
+                outcome = clifuzz.run_call(call.resolved(sandbox), sandbox, LIMITS["real"])
+                tally.add(call, outcome, clifuzz.verdict(call, outcome, real=True))
+                clifuzz.remove_created(sandbox, outcome.created)
+        results["extremes"] = summary(tally, time.perf_counter() - start)
     total = {k: sum(r[k] for r in results.values()) for k in ("calls", "internal_errors", "hangs",
                                                                "silent_successes", "other_failures")}
     record = {"seed": args.seed, "commands": len(commands), "total": total, **results}
@@ -99,7 +107,7 @@ def markdown(record: dict) -> str:
              "on a shared machine)", "",
              "| part | calls | seconds | exit 0 | exit 2 | internal errors | hangs | silent successes | other |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for name in ("dry", "real", "exhaustive"):
+    for name in ("dry", "real", "exhaustive", "extremes"):
         r = record[name]
         lines.append(f"| {name} | {r['calls']} | {r['seconds']} | {r['exit_codes'].get('0', 0)} | "
                      f"{r['exit_codes'].get('2', 0)} | {r['internal_errors']} | {r['hangs']} | "

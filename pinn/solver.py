@@ -7,6 +7,7 @@ solve, write the run folder.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -240,7 +241,7 @@ def run_solve(spec: ODESpec, command: SolveCommand, report: Optional[Reporter] =
         try:
             with report.phase(f"solving {problem.name} ({Method(cfg.method).value}, {unit})", total) as update:
                 def progress(p: Progress) -> None:
-                    err = f" err {p.error:.2e}" if p.error is not None else ""
+                    err = f" err {p.error:.2e}" if p.error is not None and math.isfinite(p.error) else ""
                     reached.update(done=p.step, total=p.total, at=p.label, loss=p.loss)
                     update(p.step, f"{p.label} loss {p.loss:.2e}{err}", p.total)
 

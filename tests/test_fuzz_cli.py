@@ -135,3 +135,15 @@ def test_deep_fuzz_of_every_command_finds_no_internal_error_hang_or_silent_succe
     assert tally.calls >= 2000
     assert tally.commands >= {c.name for c in COMMANDS}, sorted({c.name for c in COMMANDS} - tally.commands)
     assert not tally.failures, (tally.failures, tally.examples)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [c for c in COMMANDS if clifuzz.real_base(c) is not None], ids=lambda c: c.name)
+def test_extreme_valid_floats_in_real_runs_give_finite_results_or_one_line(sandbox: Path,
+                                                                         command: clifuzz.Command) -> None:
+    failures = []
+    for call in clifuzz.exhaustive_real_calls(command):
+        outcome, problem = judge(call, sandbox, REAL_LIMIT, real=True)
+        if problem is not None:
+            failures.append(explain(call, outcome, problem))
+    assert not failures, "\n".join(failures)
