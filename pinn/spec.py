@@ -295,8 +295,8 @@ class ODESpec:
         t1 - t0 at least 1e-9 of max(1, |t0|, |t1|) (a span of 5e-324 is round-off, not an interval)."""
         scale = max(1.0, abs(t0), abs(t1)) if math.isfinite(t0) and math.isfinite(t1) else math.inf
         if not (scale <= 1e15 and t1 - t0 >= 1e-9 * scale):
-            raise PinnError(f"{self.name}: the final time (--t-final) must exceed the initial time (--t0) by at least "
-                            "1e-9 of max(1, |t0|, |t1|), "
+            raise PinnError(f"{self.name}: the final time (--t-final) must be greater than the initial time (--t0) by "
+                            "at least 1e-9 of max(1, |t0|, |t1|), "
                             f"both within 1e15; got [{t0:g}, {t1:g}]")
 
     def check_unknowns(self, unknowns: Sequence[str]) -> tuple[str, ...]:
