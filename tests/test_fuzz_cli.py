@@ -84,6 +84,7 @@ def test_every_option_of_the_command_refuses_nan_infinity_huge_integers_and_bad_
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.timeout(3600)
 @settings(settings.get_profile(f"pinn-fuzz-{PROFILE}"))
 @given(data=st.data())
 def test_hostile_dry_runs_exit_0_or_2_with_one_line(sandbox: Path, data: st.DataObject) -> None:
@@ -92,6 +93,7 @@ def test_hostile_dry_runs_exit_0_or_2_with_one_line(sandbox: Path, data: st.Data
     assert problem is None, explain(call, outcome, problem)
 
 
+@pytest.mark.timeout(3600)
 @settings(settings.get_profile(f"pinn-fuzz-{PROFILE}"), max_examples=BUDGET["real"])
 @given(data=st.data())
 def test_hostile_tiny_real_runs_exit_0_or_2_and_leave_no_partial_folder(sandbox: Path,
@@ -112,6 +114,7 @@ def test_hostile_corpus_line(sandbox: Path, line: str, reason: str | None) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_deep_fuzz_of_every_command_finds_no_internal_error_hang_or_silent_success(sandbox: Path) -> None:
     tally = clifuzz.Tally()
     deep = settings.get_profile("pinn-fuzz-slow")
