@@ -17,6 +17,7 @@ from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 from cli.console import console
+from cli.options import DryRunOpt, print_dry_run
 from pinn.choices import Backend, Device, Optimizer, Schedule
 from pinn.errors import PinnError
 from pinn.vision.backend import NUMPY_MODELS
@@ -129,10 +130,11 @@ def _make_train_command(dataset: DatasetName):
               dropout: Dropout = None, augment: Augment = None, val_fraction: ValFraction = None,
               patience: Patience = None, seed: Seed = 0, split_seed: SplitSeed = 0, device: DeviceOpt = Device.auto,
               amp: Amp = True, data_dir: DataDir = None, out: Out = Path("runs"), resume: Resume = None,
-              grid_lr: GridLr = None, grid_l2: GridL2 = None, backend: BackendOpt = None) -> None:
+              grid_lr: GridLr = None, grid_l2: GridL2 = None, backend: BackendOpt = None,
+              dry_run: DryRunOpt = False) -> None:
         from pinn.vision.config import default_config
-        from pinn.vision.experiment import classify, resume_config
-        from pinn.vision.grid import run_grid
+        from pinn.vision.experiment import classify, prepare_classify, resume_config
+        from pinn.vision.grid import check_grid, run_grid
 
         no_aug = dict(shift=0, flip=False, cutout=0) if augment is False else {}
         if resume is not None:
@@ -151,9 +153,16 @@ def _make_train_command(dataset: DatasetName):
                                  val_fraction=val_fraction, patience=patience, seed=seed, split_seed=split_seed,
                                  device=device, amp=amp, data_dir=str(data_dir) if data_dir else None,
                                  backend=backend, **no_aug)
-        if grid_lr or grid_l2:
-            if resume is not None:
-                raise PinnError("--resume continues one training run; it cannot be combined with a grid search")
+        grid = grid_lr is not None or grid_l2 is not None
+        if grid and resume is not None:
+            raise PinnError("--resume continues one training run; it cannot be combined with a grid search")
+        if grid:
+            check_grid(grid_lr or [], grid_l2 or [])
+        if dry_run:
+            runs = len(grid_lr) * len(grid_l2) if grid else 1
+            print_dry_run(console, cfg, prepare_classify(cfg, out, resume, runs))
+            return
+        if grid:
             run_dir, result = run_grid(cfg, grid_lr or [], grid_l2 or [], out, console)
             if run_dir is not None:
                 eta, lam, acc = result.best()
@@ -175,10 +184,14 @@ for _dataset in DatasetName:
 
 @app.command("evaluate")
 def evaluate(run_dir: Annotated[Path, typer.Argument(help="Folder of an earlier 'pinn classify' run.")],
-             data_dir: DataDir = None) -> None:
+             data_dir: DataDir = None, dry_run: DryRunOpt = False) -> None:
     """Reload a run's checkpoint and report its test metrics (also written to evaluation.json)."""
-    from pinn.vision.experiment import evaluate_run
+    from pinn.vision.experiment import evaluate_run, evaluation_inputs
 
+    if dry_run:
+        cfg, state, _ = evaluation_inputs(run_dir, data_dir)
+        print_dry_run(console, cfg, {"epoch": state["epoch"], "checkpoint": "matches the model"})
+        return
     metrics = evaluate_run(run_dir, data_dir, console)
     console.print(_summary(run_dir, metrics))
 
@@ -193,14 +206,23 @@ def compare(dataset: Annotated[DatasetName, typer.Argument(help="digits, fashion
             split_seed: SplitSeed = 0,
             amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision for the torch runs (off: "
                                               "float32 in both backends).")] = False,
-            data_dir: DataDir = None, out: Out = Path("runs")) -> None:
+            data_dir: DataDir = None, out: Out = Path("runs"), dry_run: DryRunOpt = False) -> None:
     """Train one recipe with the torch and the numpy backend (same seed, split, epochs, initial weights) and
     tabulate accuracy, training time and their ratio."""
-    from pinn.vision.compare import compare_backends
+    import dataclasses
+
+    from pinn.choices import Backend
+    from pinn.vision.compare import check_seeds, compare_backends
     from pinn.vision.config import default_config
+    from pinn.vision.experiment import prepare_classify
 
     cfg = default_config(dataset, model, epochs=epochs, batch_size=batch_size, lr=lr, l2=l2, split_seed=split_seed,
                          amp=amp, device="cpu", data_dir=str(data_dir) if data_dir else None)
+    if dry_run:
+        runs = 2 * len(check_seeds(seeds or [0]))
+        print_dry_run(console, cfg, prepare_classify(dataclasses.replace(cfg, backend=Backend.numpy).check(), out,
+                                                     runs=runs))
+        return
     run_dir, _, summary = compare_backends(cfg, seeds or [0], out, console)
     table = Table(title=f"pinn classify compare {dataset.value} ({cfg.model.value}, {cfg.epochs} epochs)",
                   header_style="bold")

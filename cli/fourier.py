@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from cli.console import console, fmt, metrics_table
-from cli.options import MultiValueCommand, OutOpt, PinnCommandGroup
+from cli.options import DryRunOpt, MultiValueCommand, OutOpt, PinnCommandGroup, print_dry_run
 from problems.square_wave_study import FourierConvergenceConfig, FourierSquareConfig
 
 app = typer.Typer(cls=PinnCommandGroup, no_args_is_help=True, help="Fourier series of periodic forcings: the notes' square wave.")
@@ -35,11 +35,18 @@ def square(
     harmonics: _harmonics_option(FourierSquareConfig.harmonics, "Partial sums to show") = None,
     table_rows: Annotated[int, typer.Option("--table-rows", help="Coefficients n = 1..k in the printed table "
                                             "(the CSV holds all).")] = FourierSquareConfig.table_rows,
-    out: OutOpt = Path("runs"),
+    out: OutOpt = Path("runs"), dry_run: DryRunOpt = False,
 ) -> None:
     """Coefficients of the square wave by quadrature and in closed form, partial sums, Gibbs overshoot."""
-    show_square(FourierSquareConfig(period, width, fmax,
-                                    tuple(sorted(set(harmonics or FourierSquareConfig.harmonics))), table_rows, out))
+    cfg = FourierSquareConfig(period, width, fmax, tuple(sorted(set(harmonics or FourierSquareConfig.harmonics))),
+                              table_rows, out)
+    _dry_run(cfg) if dry_run else show_square(cfg)
+
+
+def _dry_run(cfg: FourierSquareConfig | FourierConvergenceConfig) -> None:
+    from problems.square_wave_study import prepare_study
+
+    print_dry_run(console, cfg, prepare_study(cfg))
 
 
 def show_square(cfg: FourierSquareConfig) -> None:
@@ -92,12 +99,13 @@ def convergence(
     = FourierConvergenceConfig.t_final,
     fit_from: Annotated[int, typer.Option("--fit-from", help="Fit the power law to N >= this value only.")]
     = FourierConvergenceConfig.fit_from,
-    out: OutOpt = Path("runs"),
+    out: OutOpt = Path("runs"), dry_run: DryRunOpt = False,
 ) -> None:
     """Relative L2 error of the N-harmonic oscillator solution against the exact square-wave solution."""
-    show_convergence(FourierConvergenceConfig(period, width, fmax, gamma, omega0, x0, v0,
-                                              tuple(sorted(set(harmonics or FourierConvergenceConfig.harmonics))),
-                                              t_final, fit_from, out))
+    cfg = FourierConvergenceConfig(period, width, fmax, gamma, omega0, x0, v0,
+                                   tuple(sorted(set(harmonics or FourierConvergenceConfig.harmonics))), t_final,
+                                   fit_from, out)
+    _dry_run(cfg) if dry_run else show_convergence(cfg)
 
 
 def show_convergence(cfg: FourierConvergenceConfig) -> None:

@@ -114,13 +114,13 @@ def _print_result(result: Any, run: Path, components: Sequence[str]) -> None:
 def run_identify_config(cfg: IdentifyConfig, dry_run: bool = False) -> None:
     """Validate, then (unless ``dry_run``) identify and print the estimates: what the command does."""
     from cli.console import RichReporter
-    from pinn.inverse.identify import load_data, run_identify
+    from pinn.inverse.identify import prepare_identify, run_identify
 
     spec = REGISTRY.get(cfg.problem)
-    obs = load_data(spec, cfg)
+    obs, estimate = prepare_identify(spec, cfg)
     if dry_run:
-        print_dry_run(console, cfg, {"observations": obs.count, "observed": ", ".join(obs.names),
-                                     "interval": f"[{obs.t[0]:g}, {obs.t[-1]:g}]"})
+        print_dry_run(console, cfg, {"observed": ", ".join(obs.names),
+                                     "interval": f"[{obs.t[0]:g}, {obs.t[-1]:g}]", **estimate})
         return
     result, run = run_identify(spec, cfg, RichReporter(), obs)
     _print_result(result, run, spec.components)

@@ -192,8 +192,6 @@ def print_dry_run(console: Any, config: Any, estimate: dict[str, Any]) -> None:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float) and value >= 1e4:
-        return f"{value:.3g}"
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.3g}"
     return str(value)

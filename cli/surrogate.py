@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from cli.console import console, metrics_table
-from cli.options import MultiValueCommand, PinnCommandGroup, generated_command, option
+from cli.options import DRY_RUN_HELP, MultiValueCommand, PinnCommandGroup, generated_command, option, print_dry_run
 from pinn.choices import Activation, Backend, DType, Optimizer, Schedule
 from pinn.surrogate.config import FeatureMap, FlowForm, Integrator, Observation, SurrogateKind
 
@@ -87,6 +87,7 @@ TRAIN_OPTIONS = [
            "Taylor and DOP853 references part.", rich_help_panel=DATA),
     option("seed", int, 0, help="Seed of data, split and initial weights."),
     option("out", str, "runs", help="Parent folder of the run folder."),
+    option("dry_run", bool, False, help=DRY_RUN_HELP),
 ]
 
 
@@ -96,8 +97,15 @@ def _train(problem: str, **options: Any) -> None:
     from pinn.surrogate.pipeline import run_surrogate, summary_rows
     from problems import REGISTRY
 
+    dry_run = options.pop("dry_run")
     config = SurrogateConfig(**options)
     prob = REGISTRY.get(problem, purpose="surrogates").surrogate_problem()
+    if dry_run:
+        from pinn.surrogate.budget import prepare_surrogate
+
+        resolved, estimate = prepare_surrogate(config, prob)
+        print_dry_run(console, resolved, estimate)
+        return
     summary, folder = run_surrogate(config, prob, RichReporter())
     console.print(metrics_table(f"{prob.name} {config.model.value} surrogate on {summary['n_test']} unseen "
                                 "trajectories", summary_rows(summary, prob.lyapunov > 0)))
@@ -120,22 +128,27 @@ def rollout(
     t_final: Annotated[float, typer.Option("--t-final", help="Length of the rollout.")] = 20.0,
     problem: Annotated[Optional[str], typer.Option(help="Check that the run was trained on this problem.")]
     = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
 ) -> None:
     """Run a trained surrogate freely from one initial state and compare it with the reference."""
     from cli.console import RichReporter
     from pinn.surrogate.config import RolloutConfig
-    from pinn.surrogate.pipeline import run_problem_name, run_rollout
+    from pinn.surrogate.pipeline import prepare_rollout, run_problem_name, run_rollout
     from pinn.surrogate.vpt import format_bounded
     from problems import REGISTRY
 
     u0 = tuple(ic) if ic is not None else None
     config = RolloutConfig(run=str(run), ic=u0, t_final=t_final, problem=problem)
     prob = REGISTRY.get(run_problem_name(run), purpose="surrogates").surrogate_problem()
+    if dry_run:
+        print_dry_run(console, config, prepare_rollout(config, prob)[2])
+        return
     result, folder = run_rollout(config, prob, RichReporter())
     lam = float(result["lyapunov"])
     rows = [("valid prediction time (norm > 0.4)", format_bounded(result["vpt"], result["censored"], ".3f")),
             ("valid prediction time (NRMSE > 0.5)", f"{result['vpt_nrmse']:.3f}"),
-            ("attractor W1 / sigma (mean, after t = 2)", f"{float(result['attractor_w1_mean']):.3g}")]
+            ("attractor W1 / sigma (mean, after t = 2)", f"{float(result['attractor_w1_mean']):.3g}"
+             if result.get("blew_up_at") is None else f"- (the rollout blew up at t = {result['blew_up_at']:.4g})")]
     if prob.lyapunov > 0 and lam > 0:
         rows.append(("in Lyapunov times (norm)", format_bounded(result["vpt"] * lam, result["censored"])))
     console.print(metrics_table(f"rollout from {list(result['ic'])} to t = {t_final}", rows))

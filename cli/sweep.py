@@ -77,14 +77,13 @@ def sweep_command(name: str, o: dict[str, Any]) -> SweepCommand:
 def _command(name: str) -> Any:
     def body(**o: Any) -> None:
         from cli.console import RichReporter
-        from pinn.surrogate.sweep import run_sweep_command
+        from pinn.surrogate.sweep import prepare_sweep, run_sweep_command
 
+        dry_run = o.pop("dry_run")
         command = sweep_command(name, o)
-        if o["dry_run"]:
-            from pinn.surrogate.sweep import parse_axis_values
-
-            points = math.prod(len(parse_axis_values(axis, values)) for axis, values in command.grid)
-            print_dry_run(console, command, {"points": points, "jobs": command.jobs, "epochs": command.epochs})
+        if dry_run:
+            folder, config, _, estimate = prepare_sweep(command, REGISTRY.get(name).surrogate_problem())
+            print_dry_run(console, command, {"folder": str(folder), **estimate})
             return
         rows, folder, written = run_sweep_command(command, REGISTRY.get(name).surrogate_problem(), RichReporter())
         console.print(f"{len(rows)} points in {folder / 'results.csv'}; table and figures: "

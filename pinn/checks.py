@@ -35,7 +35,12 @@ def number(name: str, value: Any, low: float = -math.inf, high: float = math.inf
     if not (math.isfinite(value) and above and below):
         left = "(" if strict_low or low == -math.inf else "["
         right = ")" if strict_high or high == math.inf else "]"
-        raise PinnError(f"{flag(name)} must be {kind} in {left}{low:g}, {high:g}{right}, got {value!r}")
+        raise PinnError(f"{flag(name)} must be {kind} in {left}{_bound(low)}, {_bound(high)}{right}, got {value!r}")
+
+
+def _bound(x: float) -> str:
+    """A range end as typed: whole numbers in full (4294967295), others as %g (1e+12, 0.5, inf)."""
+    return str(int(x)) if math.isfinite(x) and float(x).is_integer() and abs(x) < 1e10 else f"{x:g}"
 
 
 def positive(name: str, value: Any, high: float = math.inf) -> None:
@@ -51,6 +56,12 @@ def count(name: str, value: Any, low: int = 0, high: int = 10 ** 8) -> None:
 def seed(name: str, value: Any) -> None:
     """A seed in [0, 2^32 - 1]."""
     count(name, value, 0, SEED_LIMIT)
+
+
+def whole(x: float) -> float:
+    """floor(x) as a float that stays inf for an infinite x: sizes such as span / step are compared with
+    their limits before they become ints, so 1e308 / 1e-300 is refused, never an OverflowError."""
+    return float(math.floor(x)) if math.isfinite(x) else x
 
 
 def available_memory() -> Optional[int]:
@@ -72,5 +83,36 @@ def memory(needed: float, what: str, fix: str) -> None:
     """PinnError when ``needed`` bytes exceed 80% of the available memory, with the estimate and the fix."""
     available = available_memory()
     if available is not None and needed > 0.8 * available:
-        raise PinnError(f"{what} needs about {needed / 2 ** 30:.1f} GiB but {available / 2 ** 30:.1f} GiB is "
+        raise PinnError(f"{what} needs about {needed / 2 ** 30:.3g} GiB but {available / 2 ** 30:.3g} GiB is "
                         f"available; {fix}")
+
+
+FLOP_RATE = 1e10
+"""Floating-point operations per second assumed by time estimates on a CPU: a few vectorised cores."""
+
+GPU_FLOP_RATE = 1e13
+"""The same for a CUDA device."""
+
+MAX_SECONDS = 7 * 24 * 3600.0
+"""Longest run accepted (one week at the assumed rate); a longer estimate is an absurd budget, not a run."""
+
+
+def budget(flops: float, what: str, fix: str, rate: float = FLOP_RATE) -> float:
+    """Estimated seconds of ``flops`` floating-point operations at ``rate`` per second; PinnError with the
+    estimate and the limit when it exceeds :data:`MAX_SECONDS` (an absurd budget such as --epochs 1e8)."""
+    seconds = float(flops) / rate
+    if not seconds <= MAX_SECONDS:
+        raise PinnError(f"{what} needs up to about {_duration(seconds)} of computing ({float(flops):.2g} "
+                        f"floating-point operations at {rate:.0e}/s), more than the limit of "
+                        f"{_duration(MAX_SECONDS)}; {fix}")
+    return seconds
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds:.0f} s"
+    if seconds < 86400 * 3:
+        return f"{seconds / 3600:.3g} hours"
+    if seconds < 86400 * 3650:
+        return f"{seconds / 86400:.3g} days"
+    return f"{seconds / (86400 * 365):.3g} years"

@@ -16,3 +16,17 @@ class Diverged(PinnError):
         super().__init__(message)
         self.last_good = last_good
         self.step = step
+
+
+class WriteError(PinnError):
+    """A file could not be written (disk full, file size limit, read-only or missing folder): the message
+    names the file and the reason; a run folder left unfinished by it is removed."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during a run, with a note of what was kept; the CLI prints ``pinn: interrupted;
+    <note>`` as one line and exits with code 130."""
+
+    def __init__(self, note: str = "") -> None:
+        super().__init__(note)
+        self.note = note

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence
 
 import numpy as np
 
 
 def relative_l2(u: np.ndarray, ref: np.ndarray) -> float:
-    """||u - ref||_2 / ||ref||_2 over all points and components."""
-    return float(np.linalg.norm(u - ref) / np.linalg.norm(ref))
+    """||u - ref||_2 / ||ref||_2 over all points and components.
+
+    For a reference that is zero (a solution resting at a fixed point such as the origin): 0 when u matches
+    it exactly, else inf (never the NaN of 0 / 0)."""
+    error, size = float(np.linalg.norm(u - ref)), float(np.linalg.norm(ref))
+    if size > 0:
+        return error / size
+    return 0.0 if error == 0 else math.inf
 
 
 def pointwise_relative_error(u: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -19,7 +26,10 @@ def pointwise_relative_error(u: np.ndarray, ref: np.ndarray) -> np.ndarray:
     oscillator's node) does not inflate the error.
     """
     scale = np.sqrt(np.mean(np.sum(ref ** 2, axis=1)))
-    return np.linalg.norm(u - ref, axis=1) / scale
+    error = np.linalg.norm(u - ref, axis=1)
+    if scale > 0:
+        return error / scale
+    return np.where(error == 0, 0.0, np.inf)  # a zero reference: exact, or infinitely wrong
 
 
 def time_to_threshold(t: np.ndarray, err: np.ndarray, threshold: float = 0.01) -> Optional[float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import csv
 import dataclasses
 import datetime as _dt
@@ -10,14 +11,17 @@ import enum
 import json
 import math
 import os
+import re
+import shutil
 import types
 import typing
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TypeVar
+from typing import Any, Iterable, Iterator, Optional, Sequence, TypeVar
 
 import numpy as np
 
-from pinn.errors import PinnError
+from pinn.errors import Interrupted, PinnError, WriteError
+from pinn.files import read_csv, read_json, write_atomic, write_problem, write_text  # noqa: F401 (re-exported)
 
 T = TypeVar("T")
 
@@ -51,34 +55,46 @@ def to_json(value: Any) -> Any:
 
 def write_json(path: Path, value: Any) -> None:
     """Write ``value`` as indented JSON atomically (a temporary file renamed into place)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_json(value), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(to_json(value), indent=2) + "\n")
+
+
+def _existing_ancestor(root: Path, option: str) -> Path:
+    """The nearest part of ``root`` that exists (PinnError for a path the system cannot even look up)."""
+    text = str(root)
+    if "\x00" in text:
+        raise PinnError(f"{option} {text!r} contains a NUL character; choose another {option}")
+    if any(len(os.fsencode(part)) > 255 for part in root.parts):
+        raise PinnError(f"{option} {text[:60]}...: a folder name is longer than 255 bytes; choose another {option}")
+    existing = root
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+    except OSError as exc:
+        raise PinnError(f"{option} {root}: {write_problem(exc)}; choose another {option}") from None
+    return existing
 
 
 def check_output_root(root: Path | str, option: str = "--out") -> None:
     """PinnError naming the path and the fix unless ``root`` is, or can be created as, a writable folder."""
     root = Path(root)
-    existing = root
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = _existing_ancestor(root, option)
     if not existing.is_dir():
         raise PinnError(f"{option} {root}: {existing} is a file, not a folder; choose another {option}")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise PinnError(f"{option} {root}: the folder {existing} is not writable; choose another {option}")
 
 
-def new_run_dir(root: Path | str, name: str) -> Path:
+def new_run_dir(root: Path | str, name: str, option: str = "--out") -> Path:
     """Create and return a fresh folder ``root/<name>-<YYYYmmdd-HHMMSS>`` (suffixed -2, -3... if taken).
 
     PinnError (one line, naming the path) if ``root`` cannot hold it: a file, read-only, or the disk full.
     """
     root = Path(root)
-    check_output_root(root)
+    check_output_root(root, option)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise PinnError(f"--out {root}: cannot create the folder ({exc.strerror or exc})") from None
+        raise PinnError(f"{option} {root}: cannot create the folder ({write_problem(exc)})") from None
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = root / f"{name}-{stamp}"
     path, k = base, 1
@@ -90,20 +106,79 @@ def new_run_dir(root: Path | str, name: str) -> Path:
             k += 1
             path = Path(f"{base}-{k}")
         except OSError as exc:
-            raise PinnError(f"--out {root}: cannot create a run folder there ({exc.strerror or exc})") from None
+            raise PinnError(f"{option} {root}: cannot create a run folder there ({write_problem(exc)})") from None
+
+
+TEMPORARY = re.compile(r"^\..*\.tmp$")
+"""Names of files being written (see :func:`pinn.files.atomic_path`)."""
+
+
+def kept_files(run_dir: Path, ignore: Sequence[str] = ("config.json",)) -> list[str]:
+    """Files of ``run_dir`` worth keeping after a failure: all but ``ignore`` and temporary files."""
+    if not run_dir.is_dir():
+        return []
+    return sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")
+                  if p.is_file() and p.name not in ignore and not TEMPORARY.match(p.name))
+
+
+def _remove(path: Path, created_from: Optional[Path]) -> None:
+    """Remove the run folder and then the empty parents this run created (up to ``created_from``)."""
+    shutil.rmtree(path, ignore_errors=True)
+    parent = path.parent
+    while created_from is not None and parent != parent.parent:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        if parent == created_from:
+            break
+        parent = parent.parent
+
+
+@contextlib.contextmanager
+def run_folder(root: Path | str, name: str, option: str = "--out") -> Iterator[Path]:
+    """A fresh run folder (:func:`new_run_dir`) that a failed run does not leave half-done.
+
+    - A write that fails (disk full, file size limit, read-only): the folder, and the parents this run
+      created, are removed and the PinnError says so.
+    - Any other error: the folder is removed when it holds nothing but config.json; a folder holding
+      results (a checkpoint, a failure record written by the run) is kept.
+    - Ctrl-C: the same, re-raised as :class:`~pinn.errors.Interrupted` naming what was kept.
+    """
+    root = Path(root)
+    existing = _existing_ancestor(root, option)
+    first_missing = next((p for p in (root, *root.parents) if p.parent == existing and p != existing), None)
+    path = new_run_dir(root, name, option)
+    try:
+        yield path
+    except (WriteError, OSError) as exc:
+        _remove(path, first_missing)
+        reason = str(exc) if isinstance(exc, WriteError) else f"cannot write in {path}: {write_problem(exc)}"
+        raise WriteError(f"{reason}; the unfinished run folder was removed: free space or choose another "
+                         f"{option}") from None
+    except BaseException as exc:
+        kept = kept_files(path)
+        if not kept:
+            _remove(path, first_missing)
+        if isinstance(exc, KeyboardInterrupt):
+            note = f"{path} keeps {', '.join(kept[:4])}" if kept else "nothing was written"
+            raise Interrupted(getattr(exc, "note", "") or note) from None
+        raise
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Save a checkpoint atomically so a crash mid-write never replaces a good one.
 
     ``state`` holds tensors, numbers, strings, lists and dicts only, so it loads with
-    ``torch.load(path, weights_only=True)``.
+    ``torch.load(path, weights_only=True)`` (see :func:`pinn.files.load_checkpoint`).
     """
+    import io
+
     import torch
 
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()  # serialised in memory first: torch reports a failed write as a bare RuntimeError
+    torch.save(state, buffer)
+    write_atomic(path, lambda handle: handle.write(buffer.getbuffer()), "wb")
 
 
 def write_csv(path: Path, header: Sequence[str], columns: Iterable[np.ndarray]) -> None:
@@ -111,26 +186,14 @@ def write_csv(path: Path, header: Sequence[str], columns: Iterable[np.ndarray]) 
     cols = [np.asarray(c, dtype=float).ravel() for c in columns]
     if len({len(c) for c in cols}) > 1:
         raise ValueError("write_csv: columns differ in length")
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", newline="") as handle:
+
+    def write(handle: Any) -> None:
         writer = csv.writer(handle)
         writer.writerow(list(header))
         for row in zip(*cols):
             writer.writerow([repr(float(v)) for v in row])
-    os.replace(tmp, path)
 
-
-def read_csv(path: Path) -> tuple[list[str], np.ndarray]:
-    """Read a CSV written by :func:`write_csv` (or by a user): header and (n, k) float array, '' as NaN."""
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        raise ValueError(f"{path} is empty")
-    header = [h.strip() for h in rows[0]]
-    data = np.array([[float(v) if v.strip() not in ("", "nan", "NaN") else np.nan for v in r]
-                     for r in rows[1:] if r], dtype=float).reshape(-1, len(header))
-    return header, data
+    write_atomic(path, write)
 
 
 def _from_plain(kind: Any, value: Any, where: str) -> Any:
@@ -217,19 +280,6 @@ def from_json(cls: type[T], data: Any, where: str = "config") -> T:
         return cls(**values)
     except TypeError as exc:
         raise PinnError(f"{where}: {exc}") from None
-
-
-def read_json(path: Path | str, what: str = "file") -> Any:
-    """The JSON content of ``path``; PinnError naming the file when it is missing or not valid JSON."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise PinnError(f"{path}: no such {what}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PinnError(f"{path}: cannot read the {what} ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise PinnError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
 RECORD_KEYS = ("command", "resolved")

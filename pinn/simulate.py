@@ -12,14 +12,13 @@ Files are written atomically (a temporary file renamed into place).
 from __future__ import annotations
 
 import json
-import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from pinn import checks
-from pinn.errors import PinnError
+from pinn.errors import PinnError, WriteError
+from pinn.files import atomic_path, write_problem
 from pinn.progress import Reporter
 from pinn.spec import ODESpec
 
@@ -88,18 +87,19 @@ def prepare_simulate(spec: ODESpec, cfg: SimulateConfig) -> tuple[Any, dict[str,
         raise PinnError(f"a component is listed twice in --observe ({', '.join(cfg.observe)})")
     _check_output(Path(cfg.out))
     if cfg.kind == "observations":
-        rows = math.floor((problem.t1 - problem.t0) / cfg.every) + 1
+        rows = checks.whole((problem.t1 - problem.t0) / cfg.every) + 1
         estimate = {"observations": rows, "memory_bytes": 8.0 * rows * (problem.dim + 1) * 6}
         samples = rows * (problem.dim + 1)
     else:
         s = _settings(spec, cfg, problem)
-        steps = math.floor((s["t_final"] - 0.0) / s["dt"]) + 1
+        steps = checks.whole(s["t_final"] / s["dt"]) + 1
         samples = s["trajectories"] * steps * problem.dim
         estimate = {"trajectories": s["trajectories"], "samples_per_trajectory": steps,
                     "memory_bytes": 8.0 * samples * 3 + 8.0 * s["trajectories"] * problem.dim * 12}
     if samples > MAX_SAMPLES:
         raise PinnError(f"the data set would hold {samples:.3g} numbers (more than {MAX_SAMPLES:.0e}); use fewer "
                         "--trajectories, a larger --dt or --every, or a shorter --t-final")
+    estimate = {k: int(v) if k in ("observations", "samples_per_trajectory") else v for k, v in estimate.items()}
     checks.memory(estimate["memory_bytes"], "this data set", "use fewer --trajectories or a larger --dt")
     return problem, estimate
 
@@ -122,43 +122,63 @@ def _check_output(path: Path) -> None:
 
 
 def run_simulate(spec: ODESpec, cfg: SimulateConfig, report: Optional[Reporter] = None) -> dict[str, Any]:
-    """Write the data set or the observations; returns a summary (what was written, sizes, seconds)."""
+    """Write the data set or the observations; returns a summary (what was written, sizes, seconds).
+
+    The file is written under a temporary name and renamed into place, so a failure (a full disk, Ctrl-C)
+    leaves neither a partial file nor the folders this call created for it."""
+    report = report or Reporter()
+    problem, estimate = prepare_simulate(spec, cfg)
+    out = Path(cfg.out)
+    created = [p for p in (out.parent, *out.parent.parents) if not p.exists()]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out) as tmp:
+            summary = _simulate_into(tmp, spec, cfg, problem, estimate, report)
+    except (OSError, WriteError) as exc:
+        _remove_empty(created)
+        reason = str(exc) if isinstance(exc, WriteError) else f"cannot write {out}: {write_problem(exc)}"
+        raise WriteError(f"{reason}; free space or choose another --out") from None
+    except BaseException:
+        _remove_empty(created)
+        raise
+    return {**summary, "file": str(out), "phase_seconds": dict(report.seconds)}
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _simulate_into(tmp: Path, spec: ODESpec, cfg: SimulateConfig, problem: Any, estimate: dict[str, Any],
+                   report: Reporter) -> dict[str, Any]:
+    """Compute the observations or trajectories of ``cfg`` and write them to ``tmp``."""
     import numpy as np
 
     from pinn.runs import to_json, write_csv
 
-    report = report or Reporter()
-    problem, estimate = prepare_simulate(spec, cfg)
-    out = Path(cfg.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        if cfg.kind == "observations":
-            from pinn.inverse.observations import make_observations
+    if cfg.kind == "observations":
+        from pinn.inverse.observations import make_observations
 
-            names = cfg.observe or problem.components
-            with report.phase(f"observing {problem.name} ({estimate['observations']} times)"):
-                header, table = make_observations(problem, cfg.every, names, cfg.noise, cfg.seed)
-            write_csv(tmp, header, table.T)
-            summary = {"file": str(out), "observations": int(table.shape[0]), "components": list(header[1:])}
-        else:
-            from pinn.surrogate.data import simulate_trajectories
+        names = cfg.observe or problem.components
+        with report.phase(f"observing {problem.name} ({estimate['observations']} times)"):
+            header, table = make_observations(problem, cfg.every, names, cfg.noise, cfg.seed)
+        if not np.all(np.isfinite(table)):
+            raise PinnError(f"the {problem.name} solution leaves the finite numbers before t = {problem.t1:g}; "
+                            "shorten --t-final or change the parameters")
+        write_csv(tmp, header, table.T)
+        return {"observations": int(table.shape[0]), "components": list(header[1:])}
+    from pinn.surrogate.data import simulate_trajectories
 
-            s = _settings(spec, cfg, problem)
-            with report.phase(f"integrating {s['trajectories']} {problem.name} trajectories"):
-                t, states = simulate_trajectories(problem.rhs, s["trajectories"], s["dt"], s["t_final"],
-                                                  box=tuple(s["box"]), seed=cfg.seed, dim=problem.dim,
-                                                  substeps=s["substeps"])
-            record = {"command": "simulate", **to_json(cfg), "resolved": to_json(s),
-                      "params": to_json(dict(problem.params))}
-            with open(tmp, "wb") as handle:
-                np.savez(handle, t=t, states=states, components=np.array(problem.components),
-                         config=np.array(json.dumps(record)))
-            summary = {"file": str(out), "trajectories": int(states.shape[0]), "times": int(states.shape[1])}
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise PinnError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return {**summary, "phase_seconds": dict(report.seconds)}
+    s = _settings(spec, cfg, problem)
+    with report.phase(f"integrating {s['trajectories']} {problem.name} trajectories"):
+        t, states = simulate_trajectories(problem.rhs, s["trajectories"], s["dt"], s["t_final"],
+                                          box=tuple(s["box"]), seed=cfg.seed, dim=problem.dim,
+                                          substeps=s["substeps"])
+    record = {"command": "simulate", **to_json(cfg), "resolved": to_json(s), "params": to_json(dict(problem.params))}
+    with open(tmp, "wb") as handle:
+        np.savez(handle, t=t, states=states, components=np.array(problem.components),
+                 config=np.array(json.dumps(record)))
+    return {"trajectories": int(states.shape[0]), "times": int(states.shape[1])}

@@ -18,14 +18,14 @@ import torch
 
 from pinn import checks
 from pinn.choices import Device, DType, Method
-from pinn.errors import Diverged, PinnError
+from pinn.errors import Diverged, Interrupted, PinnError
 from pinn.losses import PINN, residual
 from pinn.marching import MarchingSolution, solve_marching, window_system_entries
 from pinn.metrics import solution_metrics
 from pinn.problem import ODEProblem
 from pinn.progress import Reporter
 from pinn.reference import reference_method, reference_solution
-from pinn.runs import check_output_root, new_run_dir, save_checkpoint, to_json, write_csv, write_json
+from pinn.runs import check_output_root, run_folder, save_checkpoint, to_json, write_csv, write_json
 from pinn.solve_config import SolveCommand, SolveConfig
 from pinn.spec import ODESpec
 from pinn.threads import solve_threads, torch_threads
@@ -206,16 +206,19 @@ def work_estimate(problem: ODEProblem, cfg: SolveConfig) -> dict[str, Any]:
     if Method(cfg.method) is Method.marching:
         m = cfg.marching
         window = m.window or problem.window or 0.01 * (problem.t1 - problem.t0)  # adaptive: the hint as a guess
-        n_windows = math.ceil((problem.t1 - problem.t0) / window) + len(problem.breakpoints)
+        n_windows = -checks.whole(-(problem.t1 - problem.t0) / window) + len(problem.breakpoints)
         rows, cols = d * m.points, d * m.features
+        hidden = m.hidden_epochs * m.points * m.features * (m.features * (m.depth - 1) + d) * 30.0
+        flops = n_windows * m.max_iter * (2.0 * rows * cols ** 2 + 4.0 * rows * cols) + hidden
         return {"method": "marching", "windows": n_windows, "window": window, "points_per_window": m.points,
-                "features": m.features, "unknowns_per_window": cols,
+                "features": m.features, "unknowns_per_window": cols, "flops": flops,
                 "memory_bytes": eval_bytes + 8.0 * rows * cols * 6 + 8.0 * n_windows * (cols + 2 * d)}
     g = cfg.gradient
     params = g.width * (g.width * (g.depth - 1) + 2 + g.depth) + g.width * d + d
     activations = 8.0 * g.points * g.width * g.depth * 12  # forward values, derivatives and their graph
+    flops = (g.epochs + 25.0 * g.lbfgs_iters) * g.points * params * 30.0  # L-BFGS: up to 25 evaluations a step
     return {"method": "gradient", "parameters": params, "points": g.points, "steps": g.epochs + g.lbfgs_iters,
-            "memory_bytes": eval_bytes + activations + 8.0 * params * 60}
+            "flops": flops, "memory_bytes": eval_bytes + activations + 8.0 * params * 60}
 
 
 def prepare_solve(spec: ODESpec, command: SolveCommand) -> tuple[ODEProblem, SolveConfig, dict[str, Any]]:
@@ -227,7 +230,11 @@ def prepare_solve(spec: ODESpec, command: SolveCommand) -> tuple[ODEProblem, Sol
     if estimate.get("windows", 0) > MAX_WINDOWS:
         raise PinnError(f"about {estimate['windows']:.3g} marching windows of {estimate['window']:g} over "
                         f"[{problem.t0:g}, {problem.t1:g}] is more than {MAX_WINDOWS:,}; shorten --t-final")
+    if "windows" in estimate:
+        estimate["windows"] = int(estimate["windows"])
     checks.memory(estimate["memory_bytes"], "this solve", "lower --features, --points, --units or --eval-points")
+    estimate["seconds_bound"] = checks.budget(estimate.pop("flops"), "this solve", "lower --epochs, "
+                                                 "--features, --points or --units, or shorten --t-final")
     resolve_device(cfg.device)
     check_output_root(command.out)
     return problem, cfg, estimate
@@ -236,32 +243,40 @@ def prepare_solve(spec: ODESpec, command: SolveCommand) -> tuple[ODEProblem, Sol
 def run_solve(spec: ODESpec, command: SolveCommand, report: Optional[Reporter] = None) -> tuple[SolveResult, Path]:
     """What ``pinn solve`` does: validate, create the run folder, solve with progress, write every file.
 
-    The run folder gets config.json first; if the solve fails, metrics.json records the failure (and a
-    diverged gradient run keeps its last finite weights in model.pt) and the PinnError names what is there.
+    The run folder gets config.json first. If the solve fails, the folder is removed unless it holds
+    something worth keeping: a diverged gradient run keeps its last finite weights (model.pt) and
+    metrics.json; Ctrl-C keeps metrics.json with ``"status": "interrupted"`` and how far the solve got
+    (windows or steps done, the time reached); a failed write (disk full) removes the folder.
     """
     report = report or Reporter()
     problem, cfg, estimate = prepare_solve(spec, command)
-    run_dir = new_run_dir(command.out, problem.name)
-    write_json(run_dir / "config.json", {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
     unit = "windows" if Method(cfg.method) is Method.marching else "steps"
     total = estimate.get("windows") or estimate.get("steps")
-    try:
-        with report.phase(f"solving {problem.name} ({Method(cfg.method).value}, {unit})", total) as update:
-            def progress(p: Progress) -> None:
-                err = f" err {p.error:.2e}" if p.error is not None else ""
-                update(p.step, f"{p.label} loss {p.loss:.2e}{err}", p.total)
+    reached: dict[str, Any] = {"unit": unit, "done": 0, "total": total}
+    with run_folder(command.out, problem.name) as run_dir:
+        write_json(run_dir / "config.json", {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
+        try:
+            with report.phase(f"solving {problem.name} ({Method(cfg.method).value}, {unit})", total) as update:
+                def progress(p: Progress) -> None:
+                    err = f" err {p.error:.2e}" if p.error is not None and math.isfinite(p.error) else ""
+                    reached.update(done=p.step, total=p.total, at=p.label, loss=p.loss)
+                    update(p.step, f"{p.label} loss {p.loss:.2e}{err}", p.total)
 
-            result = solve(problem, cfg, progress,
-                           on_diverged=lambda state, step: write_diverged(run_dir, problem, cfg, state, step))
-    except PinnError as exc:
-        kept = "model.pt (last finite weights)" if (run_dir / "model.pt").exists() else "config.json"
-        if not (run_dir / "metrics.json").exists():
-            write_json(run_dir / "metrics.json", {"status": "failed", "error": str(exc)})
-        raise PinnError(f"{exc} (the run folder {run_dir} keeps {kept} and metrics.json)") from None
-    with report.phase("writing the run folder"):
-        write_run(run_dir, result)
-    result.metrics["phase_seconds"] = dict(report.seconds)
-    write_json(run_dir / "metrics.json", {"status": "finished", **result.metrics, "history": result.history})
+                result = solve(problem, cfg, progress,
+                               on_diverged=lambda state, step: write_diverged(run_dir, problem, cfg, state, step))
+        except KeyboardInterrupt:
+            write_json(run_dir / "metrics.json", {"status": "interrupted", **reached})
+            raise Interrupted(f"{run_dir}/metrics.json records {reached['done']} of {reached['total']} {unit} "
+                              "done") from None
+        except PinnError as exc:
+            if (run_dir / "model.pt").exists():
+                raise PinnError(f"{exc} (the run folder {run_dir} keeps model.pt, the last finite weights, and "
+                                "metrics.json)") from None
+            raise
+        with report.phase("writing the run folder"):
+            write_run(run_dir, result)
+        result.metrics["phase_seconds"] = dict(report.seconds)
+        write_json(run_dir / "metrics.json", {"status": "finished", **result.metrics, "history": result.history})
     return result, run_dir
 
 

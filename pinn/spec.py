@@ -300,6 +300,7 @@ class ODESpec(_Parameters):
         resolved = self.resolve(values)
         t0 = self.t0 if t0 is None else float(t0)
         t1 = self.t1 if t1 is None else float(t1)
+        self.check_interval(t0, t1)
         if self.build is not None:
             return self.build(self, resolved, u0 if u0 is None else self.initial_state(u0), t0, t1)
         u0 = self.initial_state(u0)
@@ -309,6 +310,15 @@ class ODESpec(_Parameters):
         return ODEProblem(name=self.name, rhs=lambda t, u: stack_components(rhs(t, u, constants)), u0=u0,
                           t0=t0, t1=t1, components=self.components, params=resolved, reference=reference,
                           order=self.order, window=self.window)
+
+    def check_interval(self, t0: float, t1: float) -> None:
+        """PinnError unless [t0, t1] is an interval the solvers can resolve: finite, |t| <= 1e15, and
+        t1 - t0 at least 1e-9 of max(1, |t0|, |t1|) (a span of 5e-324 is round-off, not an interval)."""
+        scale = max(1.0, abs(t0), abs(t1)) if math.isfinite(t0) and math.isfinite(t1) else math.inf
+        if not (scale <= 1e15 and t1 - t0 >= 1e-9 * scale):
+            raise PinnError(f"{self.name}: the final time (--t-final) must be greater than the initial time (--t0) by "
+                            "at least 1e-9 of max(1, |t0|, |t1|), "
+                            f"both within 1e15; got [{t0:g}, {t1:g}]")
 
     def constants(self, unknowns: Sequence[str], theta: "torch.Tensor",
                   known: Optional[Mapping[str, float]] = None) -> dict[str, Any]:

@@ -208,8 +208,8 @@ OSCILLATOR = ODESpec(
                   "Fourier series, or the exact discontinuous wave with --harmonics 0).", choices=Forcing,
                   in_rhs=False),
         Parameter("gamma", 0.2, "Damping gamma (notes: 0.2).", 0.0, 1e3, plausible=(0.0, 1.0)),
-        Parameter("omega0", 1.0, "Natural angular frequency omega0 (notes: 1).", 0.0, 1e3, strict=True,
-                  plausible=(0.2, 3.0), grid=20),
+        Parameter("omega0", 1.0, "Natural angular frequency omega0 (notes: 1; at least 1e-6, so that omega0^2 "
+                  "stays a normal number).", 1e-6, 1e3, plausible=(0.2, 3.0), grid=20),
         Parameter("omega", 0.5, "cos: drive angular frequency (notes: 0.5).", 0.0, 1e3, strict=True,
                   plausible=(0.1, 3.0), grid=20),
         Parameter("amplitude", 1.0, "cos: drive amplitude F (notes: 1).", -1e6, 1e6, plausible=(-5.0, 5.0)),

@@ -21,6 +21,15 @@ from pinn.progress import Reporter
 from problems.square_wave import SquareWave
 
 
+def _check_wave(period: float, width: float, fmax: float) -> None:
+    """The wave's own checks, plus sizes the studies can compute with: a period up to 1e6 and a height with
+    1e-100 <= |fmax| <= 1e100 (the energies divide by fmax^2, which must stay a normal number)."""
+    checks.positive("period", period, 1e6)
+    if not (isinstance(fmax, (int, float)) and 1e-100 <= abs(fmax) <= 1e100):
+        raise PinnError(f"--fmax must be a number with 1e-100 <= |fmax| <= 1e100, got {fmax!r}")
+    SquareWave(period, width, fmax)
+
+
 def _check_harmonics(harmonics: tuple[int, ...]) -> None:
     if not harmonics:
         raise PinnError("--harmonics needs at least one value")
@@ -41,7 +50,7 @@ class FourierSquareConfig:
     out: Path = Path("runs")
 
     def __post_init__(self) -> None:
-        SquareWave(self.period, self.width, self.fmax)
+        _check_wave(self.period, self.width, self.fmax)
         _check_harmonics(self.harmonics)
         checks.count("table_rows", self.table_rows, 0, 100_000)
 
@@ -64,10 +73,10 @@ class FourierConvergenceConfig:
     out: Path = Path("runs")
 
     def __post_init__(self) -> None:
-        SquareWave(self.period, self.width, self.fmax)
+        _check_wave(self.period, self.width, self.fmax)
         _check_harmonics(self.harmonics)
         checks.number("gamma", self.gamma, 0.0, 1e3)
-        checks.positive("omega0", self.omega0, 1e3)
+        checks.number("omega0", self.omega0, 1e-6, 1e3)  # omega0^2 divides: keep it a normal number
         checks.number("x0", self.x0, -1e12, 1e12)
         checks.number("v0", self.v0, -1e12, 1e12)
         checks.positive("t_final", self.t_final, 1e5)
@@ -75,6 +84,35 @@ class FourierConvergenceConfig:
         if len({n for n in self.harmonics if n >= self.fit_from}) < 2:
             raise PinnError(f"fitting a slope needs at least two different harmonics N >= {self.fit_from} "
                             "(--fit-from)")
+
+
+def work_estimate(cfg: FourierSquareConfig | FourierConvergenceConfig) -> dict[str, Any]:
+    """The size of a study before it starts: samples, memory in bytes and floating-point operations (the
+    quadrature of one coefficient counted as 1e6, a Python step over one interval of the wave as 2e3)."""
+    n_max = max(cfg.harmonics)
+    if isinstance(cfg, FourierSquareConfig):
+        plotted = (20001 + 4001) * len(cfg.harmonics)
+        return {"coefficients": 2 * n_max + 1, "partial_sums": len(cfg.harmonics),
+                "flops": (2 * n_max + 2) * 1e6 + (2001 + 4 * n_max + plotted) * n_max * len(cfg.harmonics) * 4.0,
+                "memory_bytes": 8.0 * (plotted + 2001 + 4 * n_max) * 6 + 8.0 * n_max * 20}
+    periods = cfg.t_final / cfg.period
+    samples = checks.whole(max(16 * (n_max + 1), 20000 / periods)) * periods + 1
+    jumps = 2.0 * periods
+    return {"samples": samples, "wave_intervals": jumps, "truncations": len(cfg.harmonics),
+            "flops": samples * sum(cfg.harmonics) * 40.0 + jumps * 2e3 + samples * len(cfg.harmonics) * 100.0,
+            "memory_bytes": 8.0 * samples * 2 * 10 + 8.0 * jumps * 8}
+
+
+def prepare_study(cfg: FourierSquareConfig | FourierConvergenceConfig) -> dict[str, Any]:
+    """Check a study before any work or run folder: the output folder, and its memory and time."""
+    from pinn.runs import check_output_root
+
+    check_output_root(cfg.out)
+    estimate = work_estimate(cfg)
+    checks.memory(estimate["memory_bytes"], "this study", "lower --harmonics or --t-final, or lengthen --period")
+    estimate["seconds_bound"] = checks.budget(estimate.pop("flops"), "this study",
+                                              "lower --harmonics or --t-final, or lengthen --period")
+    return estimate
 
 
 def square_wave_study(cfg: FourierSquareConfig, report: Optional[Reporter] = None) -> tuple[dict[str, Any], Path]:
@@ -88,6 +126,7 @@ def square_wave_study(cfg: FourierSquareConfig, report: Optional[Reporter] = Non
     from problems.square_wave import square_wave_force, square_wave_series
 
     report = report or Reporter()
+    prepare_study(cfg)
     wave = SquareWave(cfg.period, cfg.width, cfg.fmax)
     started = time.perf_counter()
     n_max = max(cfg.harmonics)
@@ -140,27 +179,29 @@ def _partial_sums(force: Any, closed: Any, harmonics: tuple[int, ...], t_jump: f
 
 def _write_square_run(cfg: FourierSquareConfig, wave: SquareWave, quad: Any, closed: Any,
                       metrics: dict[str, Any]) -> Path:
-    from pinn.runs import new_run_dir, write_csv, write_json
+    from pinn.runs import run_folder, write_csv, write_json
     from problems.square_wave_plots import plot_partial_sums
 
-    run_dir = new_run_dir(cfg.out, "fourier-square")
-    write_json(run_dir / "config.json", {"command": "fourier-square", **vars(cfg)})
-    n = np.arange(1, len(closed.cos_coeffs) + 1)
-    write_csv(run_dir / "coefficients.csv", ("n", "f_quadrature", "f_closed_form", "g_quadrature", "g_closed_form"),
-              (n, quad.cos_coeffs, closed.cos_coeffs, quad.sin_coeffs, closed.sin_coeffs))
-    plot_partial_sums(run_dir / "partial_sums.png", wave, closed, cfg.harmonics)
-    write_json(run_dir / "metrics.json", {k: v for k, v in metrics.items() if k != "coefficients"})
+    with run_folder(cfg.out, "fourier-square") as run_dir:
+        write_json(run_dir / "config.json", {"command": "fourier-square", **vars(cfg)})
+        n = np.arange(1, len(closed.cos_coeffs) + 1)
+        write_csv(run_dir / "coefficients.csv", ("n", "f_quadrature", "f_closed_form", "g_quadrature",
+                                                 "g_closed_form"),
+                  (n, quad.cos_coeffs, closed.cos_coeffs, quad.sin_coeffs, closed.sin_coeffs))
+        plot_partial_sums(run_dir / "partial_sums.png", wave, closed, cfg.harmonics)
+        write_json(run_dir / "metrics.json", {k: v for k, v in metrics.items() if k != "coefficients"})
     return run_dir
 
 
 def convergence_study(cfg: FourierConvergenceConfig, report: Optional[Reporter] = None) -> tuple[Any, Path]:
     """Relative L2 error of the N-harmonic solution against the exact square-wave solution for each N, with
     fitted power laws, into a run folder (config.json, convergence.csv, metrics.json, convergence.png)."""
-    from pinn.runs import new_run_dir, write_csv, write_json
+    from pinn.runs import run_folder, write_csv, write_json
     from problems.square_wave import series_convergence
     from problems.square_wave_plots import plot_convergence
 
     report = report or Reporter()
+    prepare_study(cfg)
     wave = SquareWave(cfg.period, cfg.width, cfg.fmax)
     started = time.perf_counter()
     with report.phase("truncated series vs exact square wave", len(cfg.harmonics)) as update:
@@ -173,8 +214,7 @@ def convergence_study(cfg: FourierConvergenceConfig, report: Optional[Reporter] 
         study = series_convergence(wave, cfg.harmonics, cfg.gamma, cfg.omega0, cfg.x0, cfg.v0, cfg.t_final,
                                    cfg.fit_from, on_step=step)
     seconds = time.perf_counter() - started
-    run_dir = new_run_dir(cfg.out, "fourier-convergence")
-    with report.phase("writing the run folder"):
+    with run_folder(cfg.out, "fourier-convergence") as run_dir, report.phase("writing the run folder"):
         write_json(run_dir / "config.json", {"command": "fourier-convergence", **vars(cfg)})
         write_csv(run_dir / "convergence.csv", ("harmonics", "error_x", "error_v", "error_state",
                                                 "local_slope_x", "local_slope_v"),

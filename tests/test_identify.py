@@ -77,7 +77,7 @@ def test_load_observations_allows_missing_values(tmp_path: Path) -> None:
     ("t,x,w\n0,1,2\n", 0, "'w' is not a component"),
     ("t,x,y\n0,1,\n0.1,2,\n", 0, "'y' has no values"),
     ("t,x\n0,1\n0.1,2\n", 6, "2 observed values but 6"),
-    ("t,x\n0,abc\n", 0, "cannot read"),
+    ("t,x\n0,abc\n", 0, "'abc' is not a number"),
 ])
 def test_load_observations_rejects_bad_files(tmp_path: Path, text: str, unknowns: int, message: str) -> None:
     path = tmp_path / "bad.csv"

@@ -147,9 +147,9 @@ def test_reservoir_run_reports_its_tuned_settings(tmp_path):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (["--model", "random-features", "--features", "0"], "--features must be >= 1"),
-    (["--model", "polynomial", "--ridge", "-1"], "--ridge must be >= 0"),
-    (["--model", "reservoir", "--leak", "1.5"], "--leak must be <= 1.0"),
+    (["--model", "random-features", "--features", "0"], "--features must be a whole number in [1, 1000000]"),
+    (["--model", "polynomial", "--ridge", "-1"], "--ridge must be a number in [0, 1e+12]"),
+    (["--model", "reservoir", "--leak", "1.5"], "--leak must be a number in (0, 1]"),
     (["--model", "autoencoder"], "add --observe lifted128"),
     (["--observe", "lifted128"], "is for --model autoencoder"),
     (["--model", "lstm", "--window", "500", "--horizon", "1"], "--horizon 1.0 must exceed"),

@@ -18,11 +18,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 
+from pinn import checks
 from pinn.choices import FitMethod
 from pinn.errors import PinnError
 from pinn.inverse.config import IdentifyConfig
@@ -30,7 +31,7 @@ from pinn.inverse.fit import fit_joint
 from pinn.inverse.gradient import fit_gradient
 from pinn.inverse.observations import Observations, load_observations
 from pinn.progress import Reporter
-from pinn.runs import check_output_root, new_run_dir, save_checkpoint, to_json, write_csv, write_json
+from pinn.runs import check_output_root, run_folder, save_checkpoint, to_json, write_csv, write_json
 from pinn.spec import ODESpec
 
 
@@ -162,25 +163,67 @@ def save_identification(result: Identification, obs: Observations, model: ODESpe
     """Write the run folder (see the module docstring) and return its path."""
     from pinn.inverse.plots import plot_fit, plot_history
 
-    run = new_run_dir(root or cfg.out, f"identify-{model.name}")
-    write_json(run / "config.json", {"command": "identify", **to_json(cfg)})
-    write_json(run / "metrics.json", {**metrics(result, obs, model, cfg), "phase_seconds": dict(phase_seconds or {})})
-    save_checkpoint(run / "model.pt", result.checkpoint)
-    header, cols = fit_table(result, obs, model.components)
-    write_csv(run / "fit.csv", header, cols)
-    t = np.linspace(obs.t[0], obs.t[-1], 1001)
-    states = result.states(t)
-    write_csv(run / "trajectory.csv", ["t", *model.components], [t, *states.T])
-    plot_fit(run / "fit.png", t, states, obs, model.components, model.name)
-    plot_history(run / "history.png", result.history, result.names, result.estimates)
+    with run_folder(root or cfg.out, f"identify-{model.name}") as run:
+        write_json(run / "config.json", {"command": "identify", **to_json(cfg)})
+        write_json(run / "metrics.json", {**metrics(result, obs, model, cfg),
+                                          "phase_seconds": dict(phase_seconds or {})})
+        save_checkpoint(run / "model.pt", result.checkpoint)
+        header, cols = fit_table(result, obs, model.components)
+        write_csv(run / "fit.csv", header, cols)
+        t = np.linspace(obs.t[0], obs.t[-1], 1001)
+        states = result.states(t)
+        write_csv(run / "trajectory.csv", ["t", *model.components], [t, *states.T])
+        plot_fit(run / "fit.png", t, states, obs, model.components, model.name)
+        plot_history(run / "history.png", result.history, result.names, result.estimates)
     return run
 
 
 def load_data(model: ODESpec, cfg: IdentifyConfig) -> Observations:
     """Validate the request and read the observations (PinnError on any problem, before any work)."""
+    return prepare_identify(model, cfg)[0]
+
+
+MAX_WINDOWS = 1_000_000
+"""More windows than this is a mistake (a window of 1e-300), not a fit."""
+
+
+def work_estimate(model: ODESpec, cfg: IdentifyConfig, obs: Observations) -> dict[str, Any]:
+    """The size of an identification before it starts: windows, unknowns, memory and floating-point
+    operations (an upper bound: every Levenberg-Marquardt stage at its iteration cap)."""
+    d, p, n_obs = model.dim, len(cfg.unknowns), obs.count
+    span = float(obs.t[-1] - obs.t[0])
+    if FitMethod(cfg.method) is FitMethod.adam:
+        a = cfg.adam
+        params = a.width * (a.width * (a.depth - 1) + 2 + a.depth) + a.width * d + d
+        return {"method": "adam", "observations": n_obs, "parameters": params, "epochs": a.epochs,
+                "flops": 30.0 * a.epochs * (a.points + n_obs) * params,
+                "memory_bytes": 8.0 * (a.points + n_obs) * a.width * a.depth * 12 + 8.0 * params * 20}
+    lm = cfg.lm
+    window = min(lm.window or model.identify_window, span) if span > 0 else 1.0
+    windows = -checks.whole(-span / window) if span > 0 else 1
+    if windows > MAX_WINDOWS:
+        raise PinnError(f"--window {window:g} cuts the observed interval of {span:g} into {windows:.3g} windows, "
+                        f"more than {MAX_WINDOWS:,}; lengthen --window")
+    windows = int(windows)
+    rows, cols = lm.points * d + n_obs / windows, lm.features * d + p + d
+    stages = len(lm.weights()) + 1 + max((model.grid.get(u, 1) for u in cfg.unknowns), default=1)
+    return {"method": "lm", "observations": n_obs, "windows": windows, "unknowns": windows * lm.features * d + p + d,
+            "flops": stages * lm.max_iter * windows * 2.0 * rows * cols ** 2,
+            "memory_bytes": 8.0 * windows * rows * cols * 4 + 8.0 * n_obs * lm.features * 4}
+
+
+def prepare_identify(model: ODESpec, cfg: IdentifyConfig) -> tuple[Observations, dict[str, Any]]:
+    """Everything checked before any work or run folder: the request, the output folder, the observations
+    file, and the size of the fit (memory and time, refused with the estimate and the limit)."""
     unknowns = check_request(model, cfg)
     check_output_root(cfg.out)
-    return load_observations(cfg.data, model.components, unknowns=len(unknowns) + model.dim)
+    obs = load_observations(cfg.data, model.components, unknowns=len(unknowns) + model.dim)
+    estimate = work_estimate(model, cfg, obs)
+    checks.memory(estimate["memory_bytes"], f"identifying from {obs.count} observations",
+                  "use fewer observations, a longer --window or fewer --features")
+    estimate["seconds_bound"] = checks.budget(estimate.pop("flops"), f"identifying from {obs.count} observations",
+                                              "use fewer observations or lower --max-iter, --features or --epochs")
+    return obs, estimate
 
 
 def run_identify(model: ODESpec, cfg: IdentifyConfig, report: Optional[Reporter] = None,

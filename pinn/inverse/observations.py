@@ -149,11 +149,8 @@ def load_observations(path: Path | str, components: Sequence[str], unknowns: int
             observed values than this is an error.
     """
     path = Path(path)
-    if not path.is_file():
-        raise PinnError(f"no observations file at {path}")
-    try:
-        header, table = read_csv(path)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PinnError(f"cannot read {path} as CSV of numbers ({exc}); expected a header 't,...' and numeric "
-                        "rows") from None
+    if "\x00" in str(path) or not path.is_file():
+        what = "a folder" if path.is_dir() else "missing"
+        raise PinnError(f"no observations file at {str(path)!r} ({what}); give a CSV with a header 't,...'")
+    header, table = read_csv(path)
     return check_observations(header, table, components, str(path), unknowns)

@@ -12,7 +12,6 @@ This module is light (no torch): the command line builds configs from its option
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Optional
@@ -102,28 +101,17 @@ MLP 32 x 3 residual float64, Adam then L-BFGS; LSTM/GRU 64 units over 10 states 
 autoencoder's 64-unit coders for 300 epochs."""
 
 
-def _finite(name: str, value: Optional[float], low: Optional[float] = None, strict: bool = False,
-            high: Optional[float] = None) -> None:
-    if value is None:
-        return
-    flag = "--" + name.replace("_", "-")
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise PinnError(f"{flag} must be a finite number, got {value!r}")
-    if low is not None and (value <= low if strict else value < low):
-        raise PinnError(f"{flag} must be {'>' if strict else '>='} {low}, got {value}")
-    if high is not None and value > high:
-        raise PinnError(f"{flag} must be <= {high}, got {value}")
+COUNT_RANGES: dict[str, tuple[int, int]] = {
+    "trajectories": (2, 1_000_000), "test_trajectories": (1, 1_000_000), "width": (1, 100_000), "depth": (1, 100),
+    "window": (1, 10_000), "epochs": (1, 10_000_000), "batch_size": (0, 10_000_000), "lbfgs_iters": (1, 100_000),
+    "patience": (0, 10_000_000), "stride": (1, 10_000_000), "unroll": (1, 10_000), "degree": (1, 30),
+    "gauss_newton": (0, 10_000), "features": (1, 1_000_000), "reservoir_size": (1, 100_000),
+    "warmup": (1, 1_000_000), "trials": (1, 10_000)}
+"""Valid range of each whole-number option of ``pinn surrogate train``."""
 
-
-def _at_least(name: str, value: Optional[int], low: int) -> None:
-    if value is None:
-        return
-    flag = "--" + name.replace("_", "-")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PinnError(f"{flag} must be a whole number, got {value!r}")
-    if value < low:
-        fix = f"pass {flag} N with N >= {low}"
-        raise PinnError(f"{flag} must be >= {low}, got {value}: {fix}")
+POSITIVE_LIMITS: dict[str, float] = {"dt": 1e3, "t_final": 1e6, "horizon": 1e6, "lr": 1e12, "feature_scale": 1e6,
+                                     "spectral_radius": 1e3, "input_scaling": 1e6}
+"""Largest value of each option that must be > 0."""
 
 
 @dataclass(frozen=True)
@@ -203,18 +191,7 @@ class SurrogateConfig:
                 except ValueError:
                     choices = ", ".join(e.value for e in enum_type)
                     raise PinnError(f"--{name.replace('_', '-')} must be one of {choices}, got {value!r}") from None
-        for name, low in (("trajectories", 2), ("test_trajectories", 1), ("width", 1), ("depth", 1), ("window", 1),
-                          ("epochs", 1), ("batch_size", 0), ("lbfgs_iters", 1), ("patience", 0), ("stride", 1),
-                          ("unroll", 1), ("degree", 1), ("gauss_newton", 0), ("features", 1), ("reservoir_size", 1), ("warmup", 1),
-                          ("trials", 1)):
-            _at_least(name, getattr(self, name), low)
-        for name in ("dt", "t_final", "horizon", "lr", "feature_scale", "spectral_radius", "input_scaling"):
-            _finite(name, getattr(self, name), 0.0, strict=True)
-        for name in ("weight_decay", "threshold", "ridge", "max_seconds", "lyapunov"):
-            _finite(name, getattr(self, name), 0.0)
-        _finite("dropout", self.dropout, 0.0, high=0.99)
-        _finite("leak", self.leak, 0.0, strict=True, high=1.0)
-        _finite("adam_fraction", self.adam_fraction, 0.0, strict=True, high=0.999)
+        self._check_ranges()
         kind = self.model
         if self.window is not None and self.window > 1 and not kind.recurrent:
             raise PinnError("--window is for lstm and gru; other models read one state (a reservoir reads "
@@ -234,6 +211,28 @@ class SurrogateConfig:
             raise PinnError("polynomial features are --model polynomial (with --degree), not a --feature-map")
         if self.horizon is not None and self.dt is not None:
             self.check_horizon(self.dt)
+
+    def _check_ranges(self) -> None:
+        """Every number finite and in its range (see :data:`COUNT_RANGES`, :data:`POSITIVE_LIMITS`)."""
+        for name, (low, high) in COUNT_RANGES.items():
+            if getattr(self, name) is not None:
+                checks.count(name, getattr(self, name), low, high)
+        for name, high in POSITIVE_LIMITS.items():
+            if getattr(self, name) is not None:
+                checks.positive(name, getattr(self, name), high)
+        for name, high in (("weight_decay", 1e6), ("threshold", 1e12), ("ridge", 1e12), ("max_seconds", 1e9),
+                           ("lyapunov", 1e3)):
+            if getattr(self, name) is not None:
+                checks.number(name, getattr(self, name), 0.0, high)
+        checks.number("dropout", self.dropout, 0.0, 0.99)
+        if self.leak is not None:
+            checks.number("leak", self.leak, 0.0, 1.0, strict_low=True)
+        checks.number("adam_fraction", self.adam_fraction, 0.0, 0.999, strict_low=True)
+        checks.seed("seed", self.seed)
+        for name in ("out", "data"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or "\x00" in value or not value.strip()):
+                raise PinnError(f"--{name} must be a path, got {value!r}")
 
     def check_horizon(self, dt: float) -> None:
         """The evaluation rollouts must outlast the model's window or warm-up (horizon > w dt)."""
@@ -271,13 +270,13 @@ class RolloutConfig:
     problem: Optional[str] = None
 
     def __post_init__(self) -> None:
-        _finite("t_final", self.t_final, 0.0, strict=True)
+        checks.positive("t_final", self.t_final, 1e6)
         if self.ic is not None:
             object.__setattr__(self, "ic", tuple(float(v) for v in self.ic))
-            if not all(math.isfinite(v) for v in self.ic):
-                raise PinnError(f"--ic must be finite numbers, got {self.ic}")
-        if not Path(self.run).is_dir():
-            raise PinnError(f"no run folder at {self.run}")
+            for value in self.ic:
+                checks.number("ic", value, -1e12, 1e12)
+        if "\x00" in str(self.run) or not Path(self.run).is_dir():
+            raise PinnError(f"no run folder at {str(self.run)!r}; give a folder made by 'pinn surrogate train'")
 
 
 class SweepAxis(str, enum.Enum):
@@ -302,6 +301,39 @@ AXIS_TYPES: dict[SweepAxis, Any] = {
     SweepAxis.form: FlowForm,
 }
 """The type of each axis's values (a parser of one command-line value)."""
+
+AXIS_RANGES: dict[SweepAxis, tuple[float, float, bool]] = {
+    SweepAxis.width: (1, 100_000, True), SweepAxis.depth: (1, 100, True), SweepAxis.batch_size: (0, 10_000_000, True),
+    SweepAxis.weight_decay: (0.0, 1e6, False), SweepAxis.dropout: (0.0, 0.99, False), SweepAxis.lr: (0.0, 1e12, False)}
+"""(low, high, whole number) of each numeric axis; lr must also be > 0."""
+
+MAX_POINTS = 10_000
+"""Grid points of one sweep at most."""
+
+
+def axis_values(axis: SweepAxis, values: Any) -> tuple[Any, ...]:
+    """Typed, de-duplicated values of one axis, each checked against :data:`AXIS_RANGES`; PinnError naming
+    the option for an empty axis or a bad value."""
+    flag = "--" + axis.value.replace("_", "-")
+    if not values:
+        raise PinnError(f"the sweep axis {flag} was given no values")
+    out: list[Any] = []
+    for raw in values:
+        try:
+            value = AXIS_TYPES[axis](raw)
+        except (ValueError, TypeError):
+            raise PinnError(f"bad value {raw!r} for {flag}") from None
+        if axis in AXIS_RANGES:
+            low, high, whole = AXIS_RANGES[axis]
+            if whole:
+                checks.count(axis.value, value, int(low), int(high))
+            elif axis is SweepAxis.lr:
+                checks.positive(axis.value, value, high)
+            else:
+                checks.number(axis.value, value, low, high)
+        if value not in out:
+            out.append(value)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -346,6 +378,15 @@ class SweepCommand:
         checks.seed("seed", self.seed)
         if self.precision not in ("float32", "float64"):
             raise PinnError(f"--precision must be float32 or float64, got {self.precision!r}")
+        points = 1
+        for axis, values in self.grid:
+            points *= len(axis_values(SweepAxis(axis), values))
+        if points > MAX_POINTS:
+            raise PinnError(f"the grid has {points} points, more than {MAX_POINTS}; give fewer values per axis")
+        if self.out is not None:
+            from pinn.runs import check_output_root
+
+            check_output_root(self.out)
         names = {axis.value for axis, _ in self.grid}
         for pair in self.heatmaps:
             bad = [a for a in pair if a not in names]

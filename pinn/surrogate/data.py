@@ -176,27 +176,50 @@ class TrajectoryData:
 
     def save(self, path: Path) -> None:
         """Write an NPZ holding the arrays and the config (as JSON text under the key 'config')."""
+        from pinn.files import save_npz
+
         n = self.normaliser
-        np.savez(path, t=self.t, states=self.states, train=self.train, val=self.val, test=self.test,
+        save_npz(path, t=self.t, states=self.states, train=self.train, val=self.val, test=self.test,
                  state_mean=n.state_mean, state_std=n.state_std, rate_mean=n.rate_mean, rate_std=n.rate_std,
                  config=np.array(json.dumps(to_json(self.config))))
 
     @staticmethod
     def load(path: Path) -> "TrajectoryData":
-        """Read an NPZ written by :meth:`save`."""
+        """Read an NPZ written by :meth:`save`; PinnError naming the file if it is not one."""
+        from pinn.files import read_npz
+
         path = Path(path)
-        if not path.is_file():
-            raise PinnError(f"no data file at {path}")
-        with np.load(path) as z:
-            try:
-                raw = json.loads(str(z["config"]))
-                raw["box"] = tuple(raw["box"])
-                raw["drive_freqs"] = tuple(raw["drive_freqs"])
-                config = DataConfig(**raw)
-                norm = Normaliser(z["state_mean"], z["state_std"], z["rate_mean"], z["rate_std"])
-                return TrajectoryData(config, z["t"], z["states"], z["train"], z["val"], z["test"], norm)
-            except (KeyError, TypeError) as exc:
-                raise PinnError(f"{path} is not a surrogate data file ({exc})") from exc
+        keys = ("t", "states", "train", "val", "test", "state_mean", "state_std", "rate_mean", "rate_std", "config")
+        z = read_npz(path, keys)
+        try:
+            raw = json.loads(str(z["config"]))
+            raw["box"] = tuple(raw["box"])
+            raw["drive_freqs"] = tuple(raw["drive_freqs"])
+            config = DataConfig(**raw)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PinnError(f"{path} is not a surrogate data file (its config: {type(exc).__name__})") from None
+        check_trajectories(path, z["t"], z["states"])
+        n = len(z["states"])
+        for name in ("train", "val", "test"):
+            idx = z[name]
+            if idx.ndim != 1 or idx.dtype.kind not in "iu" or idx.size == 0 or idx.min() < 0 or idx.max() >= n:
+                raise PinnError(f"{path}: the {name} indices are not trajectory numbers below {n}")
+        norm = Normaliser(z["state_mean"], z["state_std"], z["rate_mean"], z["rate_std"])
+        return TrajectoryData(config, z["t"], z["states"], z["train"], z["val"], z["test"], norm)
+
+
+def check_trajectories(path: Path | str, t: np.ndarray, states: np.ndarray) -> None:
+    """PinnError naming ``path`` unless t is (n,) strictly increasing and uniform, states (m, n, d) finite
+    floats with n >= 2."""
+    if t.ndim != 1 or t.size < 2 or t.dtype.kind not in "fiu" or states.dtype.kind not in "fiu":
+        raise PinnError(f"{path}: 't' must hold at least 2 numbers, got shape {t.shape} ({t.dtype})")
+    if states.ndim != 3 or states.shape[1] != t.size or states.shape[2] < 1:
+        raise PinnError(f"{path}: 'states' must be (trajectories, {t.size} times, components), got {states.shape}")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(states))):
+        raise PinnError(f"{path} holds NaN or infinite values")
+    steps = np.diff(t.astype(float))
+    if not (steps[0] > 0 and np.allclose(steps, steps[0], rtol=1e-9, atol=1e-12)):
+        raise PinnError(f"{path}: the times must be uniform and increasing")
 
 
 def from_trajectories(t: np.ndarray, states: np.ndarray, config: DataConfig) -> TrajectoryData:
@@ -281,22 +304,25 @@ def windows(states: np.ndarray, t: np.ndarray, window: int,
 def load_trajectories(path: Path, config: DataConfig) -> TrajectoryData:
     """Read a surrogate data file (:meth:`TrajectoryData.save`) or a plain NPZ with ``t`` (n,) and
     ``states`` (m, n, d) such as ``pinn simulate`` writes (split with :func:`from_trajectories`)."""
+    from pinn.files import read_npz
+
     path = Path(path)
-    if not path.is_file():
-        raise PinnError(f"no data file at {path}")
-    try:
-        with np.load(path) as z:
-            keys = set(z.files)
-            if {"train", "val", "test"} <= keys:
-                return TrajectoryData.load(path)
-            if not {"t", "states"} <= keys:
-                raise PinnError(f"{path} has neither a surrogate data set nor 't' and 'states' arrays")
-            t, states = z["t"], z["states"]
-            name = config.problem
-            if "config" in keys:
-                name = json.loads(str(z["config"])).get("problem", name)
-    except (OSError, ValueError) as exc:
-        raise PinnError(f"cannot read {path} as NPZ ({exc})") from exc
+    z = read_npz(path)
+    if {"train", "val", "test"} <= set(z):
+        data = TrajectoryData.load(path)
+        if data.config.problem != config.problem:
+            raise PinnError(f"{path} holds {data.config.problem} trajectories, not {config.problem}")
+        return data
+    if not {"t", "states"} <= set(z):
+        raise PinnError(f"{path} has neither a surrogate data set nor 't' and 'states' arrays")
+    t, states = z["t"], z["states"]
+    check_trajectories(path, t, states)
+    name = config.problem
+    if "config" in z:
+        try:
+            name = json.loads(str(z["config"])).get("problem", name)
+        except (ValueError, AttributeError):
+            raise PinnError(f"{path}: its 'config' entry is not a JSON object") from None
     if name != config.problem:
         raise PinnError(f"{path} holds {name} trajectories, not {config.problem}")
     return from_trajectories(t, states, config)

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
+from pinn import checks
 from pinn.choices import Backend
-from pinn.errors import PinnError
+from pinn.files import write_text
+from pinn.errors import Interrupted, PinnError
 from pinn.progress import Reporter
-from pinn.runs import new_run_dir, save_checkpoint, write_csv, write_json
+from pinn.runs import kept_files, run_folder, save_checkpoint, write_csv, write_json
 from pinn.spec import SurrogateProblem
 from pinn.surrogate.config import Observation, RolloutConfig, SurrogateConfig, SurrogateKind
 
@@ -46,18 +47,40 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblem,
     The folder holds config.json ({"surrogate": true, problem, model, observe, data, horizon, lyapunov,
     options}), data.npz, model.pt, metrics.json (the evaluation summary, training seconds, the references'
     agreement span and ``phase_seconds``), model-specific files (history.csv, equations.txt, selection.csv,
-    tuning.csv) and figures. Returns (metrics, run folder). Every option is checked before any work starts.
+    tuning.csv) and figures. Returns (metrics, run folder). Every option is checked before any work starts
+    (:func:`pinn.surrogate.budget.prepare_surrogate`); Ctrl-C keeps data.npz (and model.pt once saved) with
+    a metrics.json saying ``"status": "interrupted"``; a failed write removes the folder.
     """
-    from pinn.surrogate.evaluate import ReferenceSet, evaluate
-    from pinn.surrogate.runs import estimate_lyapunov, surrogate_dataset
+    from pinn.surrogate.budget import prepare_surrogate
 
     report = report or Reporter()
-    config = config.resolved()
-    dt = config.dt or problem.dt
+    config, _ = prepare_surrogate(config, problem)
     horizon = config.horizon or problem.horizon
-    replace(config, horizon=horizon).check_horizon(dt)
-    if config.data is not None and not Path(config.data).is_file():
-        raise PinnError(f"no data file at {config.data}")
+    dataset, observed, reference, lam, lam_estimate = _data_and_references(config, problem, horizon, report)
+    with run_folder(Path(config.out), f"surrogate-{problem.name}-{config.model.value}") as folder:
+        try:
+            dataset.save(folder / "data.npz")
+            write_json(folder / "config.json", {"surrogate": True, "problem": problem.name,
+                                                "model": config.model.value, "observe": config.observe.value,
+                                                "data": dataset.config, "horizon": horizon, "lyapunov": lam,
+                                                "reference": reference.method, "options": config})
+            fitted = fit_surrogate(config, observed, dataset, problem, folder, report)
+            summary = _evaluate_and_write(config, problem, fitted, observed, reference, lam, lam_estimate,
+                                          folder, report)
+        except KeyboardInterrupt:
+            write_json(folder / "metrics.json", {"status": "interrupted"})
+            kept = ", ".join(f for f in kept_files(folder) if f != "metrics.json")
+            raise Interrupted(f"{folder} keeps {kept} (train on the same data with --data {folder / 'data.npz'})"
+                              ) from None
+    return summary, folder
+
+
+def _data_and_references(config: SurrogateConfig, problem: SurrogateProblem, horizon: float,
+                         report: Reporter) -> tuple[Any, Any, Any, float, Optional[float]]:
+    """The data set, what the model observes of it, the test references, lambda_max and its estimate."""
+    from pinn.surrogate.evaluate import ReferenceSet
+    from pinn.surrogate.runs import estimate_lyapunov, surrogate_dataset
+
     data_config = _data_config(config, problem)
     dim = len(problem.components)
     with report.phase(f"simulating {data_config.n_traj + data_config.n_test} {problem.name} trajectories"):
@@ -71,20 +94,22 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblem,
     with report.phase("reference rollouts and their agreement span (Taylor vs DOP853)"):
         reference = ReferenceSet.build(problem.rhs, dataset, horizon, integrator=config.integrator,
                                        span=config.reference_span)
-    observed, components = dataset, tuple(problem.components)
+    observed = dataset
     if config.observe is Observation.lifted128:
         from pinn.surrogate.autoencoder import lift, lifted_dataset
 
         observed = lifted_dataset(dataset)
         reference = reference.transformed(lift)
-        components = tuple(f"x{i}" for i in range(observed.dim))
+    return dataset, observed, reference, lam, lam_estimate
 
-    folder = new_run_dir(Path(config.out), f"surrogate-{problem.name}-{config.model.value}")
-    dataset.save(folder / "data.npz")
-    write_json(folder / "config.json", {"surrogate": True, "problem": problem.name, "model": config.model.value,
-                                        "observe": config.observe.value, "data": dataset.config, "horizon": horizon,
-                                        "lyapunov": lam, "reference": reference.method, "options": config})
-    fitted = fit_surrogate(config, observed, dataset, problem, folder, report)
+
+def _evaluate_and_write(config: SurrogateConfig, problem: SurrogateProblem, fitted: dict[str, Any], observed: Any,
+                        reference: Any, lam: float, lam_estimate: Optional[float], folder: Path,
+                        report: Reporter) -> dict[str, Any]:
+    """Evaluate the fitted model on the test trajectories; write the figures and metrics.json."""
+    from pinn.surrogate.evaluate import evaluate
+    from pinn.surrogate.plots import plot_evaluation
+
     stepper = fitted.pop("stepper")
     with report.phase("evaluating on the test trajectories"):
         evaluation = evaluate(stepper, observed, reference, lam if lam > 0 else 1.0)
@@ -95,14 +120,14 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblem,
             summary[key] = float("nan")
     summary.update(lyapunov=lam, lyapunov_estimate=lam_estimate, reference=reference.method,
                    warmup_steps=int(stepper.history_length) - 1, **fitted)
+    components = tuple(problem.components) if config.observe is Observation.state else \
+        tuple(f"x{i}" for i in range(observed.dim))
     with report.phase("figures"):
-        from pinn.surrogate.plots import plot_evaluation
-
         plot_evaluation(folder, evaluation, components[:3] if config.observe is Observation.state else components,
                         lam)
     summary["phase_seconds"] = dict(report.seconds)
     write_json(folder / "metrics.json", summary)
-    return summary, folder
+    return summary
 
 
 def fit_surrogate(config: SurrogateConfig, data, states_data, problem: SurrogateProblem, folder: Path,
@@ -271,7 +296,7 @@ def _fit_autoencoder(config: SurrogateConfig, data, states_data, problem: Surrog
     model = fit.model
     save_checkpoint(folder / "model.pt", model.checkpoint())
     equations = model.equations()
-    (folder / "equations.txt").write_text("\n".join(equations) + "\n")
+    write_text(folder / "equations.txt", "\n".join(equations) + "\n")
     for line in equations:
         report.message(f"  {line}")
     obs = data.subset("val").reshape(-1, data.dim)
@@ -291,16 +316,50 @@ def _fit_autoencoder(config: SurrogateConfig, data, states_data, problem: Surrog
 
 def run_problem_name(folder: Path) -> str:
     """The problem a surrogate run folder was trained on (PinnError if it is not a surrogate run)."""
+    from pinn.files import read_json
+
     path = Path(folder) / "config.json"
-    if not path.is_file():
-        raise PinnError(f"{folder} is not a surrogate run folder (no config.json)")
-    try:
-        raw = json.loads(path.read_text())
-    except ValueError:
-        raise PinnError(f"{path} is not valid JSON") from None
-    if not isinstance(raw, dict) or not raw.get("surrogate") or "problem" not in raw:
+    if "\x00" in str(folder) or not path.is_file():
+        raise PinnError(f"{str(folder)!r} is not a surrogate run folder (no config.json)")
+    raw = read_json(path, "run configuration")
+    if not isinstance(raw, dict) or not raw.get("surrogate") or not isinstance(raw.get("problem"), str):
         raise PinnError(f"{folder} is not a surrogate run folder (made by another command)")
     return str(raw["problem"])
+
+
+MAX_ROLLOUT_STEPS = 10_000_000
+"""Steps of one free rollout at most (the reference is integrated alongside)."""
+
+
+def prepare_rollout(config: RolloutConfig, problem: SurrogateProblem) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Everything ``pinn surrogate rollout`` checks before any work: the run folder and its model, the
+    problem, the initial state and the number of steps. Returns (stepper, saved config, estimate)."""
+    from pinn.runs import check_output_root
+    from pinn.surrogate.runs import load_stepper
+
+    run = Path(config.run)
+    stepper, saved = load_stepper(run)
+    if config.problem is not None and config.problem != saved["problem"]:
+        raise PinnError(f"{run} holds a {saved['problem']} surrogate, not {config.problem}")
+    if saved["problem"] != problem.name:
+        raise PinnError(f"{run} holds a {saved['problem']} surrogate, but the {problem.name} settings were given")
+    d = len(problem.components)
+    if config.ic is not None and len(config.ic) != d:
+        raise PinnError(f"--ic needs {d} values ({' '.join(problem.components)}) for {problem.name}, "
+                        f"got {len(config.ic)}")
+    dt = float(saved["data"]["dt"])
+    steps = checks.whole(config.t_final / dt + 0.5)
+    if steps > MAX_ROLLOUT_STEPS:
+        raise PinnError(f"--t-final {config.t_final:g} is {steps:.3g} steps of {dt:g}, more than "
+                        f"{MAX_ROLLOUT_STEPS:,}; shorten --t-final")
+    check_output_root(run)
+    observed = LIFTED_DIM if saved.get("observe") == Observation.lifted128.value else d
+    estimate = {"steps": steps, "memory_bytes": 8.0 * (steps + 1) * observed * 8}
+    checks.memory(estimate["memory_bytes"], "this rollout", "shorten --t-final")
+    return stepper, saved, estimate
+
+
+LIFTED_DIM = 128
 
 
 def run_rollout(config: RolloutConfig, problem: SurrogateProblem,
@@ -310,30 +369,22 @@ def run_rollout(config: RolloutConfig, problem: SurrogateProblem,
     ``rollout-<time>/`` folder inside the run: rollout.json, rollout.csv and figures. Returns (rollout.json's
     contents, folder)."""
     from pinn.surrogate.plots import plot_rollout_run
-    from pinn.surrogate.runs import load_stepper, rollout_run, write_rollout
+    from pinn.surrogate.runs import rollout_run, write_rollout
 
     report = report or Reporter()
-    run = Path(config.run)
-    stepper, saved = load_stepper(run)
-    if config.problem is not None and config.problem != saved["problem"]:
-        raise PinnError(f"{run} holds a {saved['problem']} surrogate, not {config.problem}")
-    if saved["problem"] != problem.name:
-        raise PinnError(f"{run} holds a {saved['problem']} surrogate, but the {problem.name} settings were given")
+    stepper, saved, _ = prepare_rollout(config, problem)
     u0 = list(config.ic) if config.ic is not None else list(problem.default_ic)
-    d = len(problem.components)
-    if len(u0) != d:
-        raise PinnError(f"--ic needs {d} values ({' '.join(problem.components)}) for {problem.name}, got {len(u0)}")
     observe = Observation(saved.get("observe", "state"))
     with report.phase("free rollout against the reference"):
         result = rollout_run(stepper, problem.rhs, u0, float(saved["data"]["dt"]), int(saved["data"]["substeps"]),
                              config.t_final, observe)
-    folder = new_run_dir(run, "rollout")
     lam = float(saved["lyapunov"])
     components = tuple(problem.components) if observe is Observation.state else tuple(
         f"x{i}" for i in range(result.pred.shape[-1]))
-    write_rollout(folder, result, components, u0, config.t_final, lam)
-    with report.phase("figures"):
-        plot_rollout_run(folder, result, components, lam)
+    with run_folder(Path(config.run), "rollout") as folder:
+        write_rollout(folder, result, components, u0, config.t_final, lam)
+        with report.phase("figures"):
+            plot_rollout_run(folder, result, components, lam)
     return json.loads((folder / "rollout.json").read_text()), folder
 
 

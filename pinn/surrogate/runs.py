@@ -8,7 +8,6 @@ model kind, the data config, the horizon and lambda_max), model.pt, data.npz, me
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -16,6 +15,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from pinn.errors import PinnError
+from pinn.files import write_text
 from pinn.problem import Rhs
 from pinn.runs import save_checkpoint, write_csv, write_json
 from pinn.surrogate.data import DataConfig, TrajectoryData
@@ -48,7 +48,7 @@ def save_sindy(folder: Path, model: Any, equations: Sequence[str]) -> None:
     """Write a fitted SINDy :class:`PolynomialField` as model.pt and its equations as equations.txt."""
     save_checkpoint(folder / "model.pt", {"kind": "sindy", "powers": model.powers,
                                           "coefficients": model.coefficients, "substeps": model.substeps})
-    (folder / "equations.txt").write_text("\n".join(equations) + "\n")
+    write_text(folder / "equations.txt", "\n".join(equations) + "\n")
 
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds")
@@ -61,26 +61,32 @@ def write_history(folder: Path, history: Sequence[dict[str, float]]) -> None:
 
 
 def load_stepper(folder: Path) -> tuple[Stepper, dict[str, Any]]:
-    """Rebuild the surrogate saved in a run folder: (stepper, config dict). A folder of another command, or
-    a model file that does not match the run's model type, is a :class:`PinnError`."""
-    import torch
+    """Rebuild the surrogate saved in a run folder: (stepper, config dict). A folder of another command, a
+    config.json or model.pt that is malformed, foreign or crafted (loaded with ``weights_only=True``), or a
+    model that does not match the run's model type, is a :class:`PinnError` naming the file."""
+    from pinn.files import load_checkpoint, one_line, read_json, require
 
     folder = Path(folder)
     config_path, model_path = folder / "config.json", folder / "model.pt"
     if not config_path.is_file() or not model_path.is_file():
         raise PinnError(f"{folder} is not a surrogate run folder (config.json and model.pt are needed)")
-    try:
-        config = json.loads(config_path.read_text())
-    except ValueError:
-        raise PinnError(f"{config_path} is not valid JSON") from None
+    config = read_json(config_path, "run configuration")
     if not isinstance(config, dict) or not config.get("surrogate"):
         raise PinnError(f"{folder} is not a surrogate run folder (made by another command)")
+    for key, kind in (("model", str), ("problem", str), ("data", dict), ("lyapunov", (int, float))):
+        require(config, key, kind, config_path)
+    for key, kind in (("dt", (int, float)), ("substeps", int)):
+        require(config["data"], key, kind, config_path, f"data.{key}")
+    if not (config["data"]["dt"] > 0 and config["data"]["substeps"] >= 1):
+        raise PinnError(f"{config_path}: data.dt must be > 0 and data.substeps >= 1")
+    state = load_checkpoint(model_path, what="surrogate model")
     try:
-        state = torch.load(model_path, weights_only=True)
         return _rebuild(config, state), config
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, IndexError) as exc:
-        raise PinnError(f"{model_path} does not hold a {config.get('model', '?')} surrogate this version can "
-                        f"read ({type(exc).__name__}: {exc})") from None
+    except PinnError:
+        raise
+    except Exception as exc:  # a foreign file can break a rebuild in many ways; none may surface as a crash
+        raise PinnError(f"{model_path} does not hold a {config['model']} surrogate this version can read "
+                        f"({type(exc).__name__}: {one_line(exc)[:150]})") from None
 
 
 def _rebuild(config: dict[str, Any], state: dict[str, Any]) -> Stepper:
@@ -173,6 +179,9 @@ def rollout_run(stepper: Stepper, rhs: Rhs, u0: Sequence[float], dt: float, subs
         raise PinnError(f"--t-final {t_final} is shorter than the model's window ({w} steps of {dt})")
     t = np.arange(n + 1) * dt
     true, _ = integrate_states(rhs, np.array([u0], dtype=float), t, substeps=substeps)  # (1, n+1, d)
+    if not np.all(np.isfinite(true)):
+        raise PinnError(f"the reference solution from {list(u0)} leaves the finite numbers before t = {t_final:g}; "
+                        "choose an initial state nearer the training data")
     if Observation(observe) is Observation.lifted128:
         from pinn.surrogate.autoencoder import lift
 
@@ -189,13 +198,20 @@ def rollout_run(stepper: Stepper, rhs: Rhs, u0: Sequence[float], dt: float, subs
     return RolloutResult(t, pred, true, w, tt, err, float(vpt[0]), float(vpt2[0]), bool(censored[0]), stats)
 
 
+def blow_up_time(result: RolloutResult) -> Optional[float]:
+    """The first time at which the surrogate's rollout left the finite numbers, or None."""
+    bad = ~np.isfinite(result.pred[0]).all(axis=-1)  # (n+1,)
+    return float(result.t[int(np.argmax(bad))]) if bad.any() else None
+
+
 def write_rollout(folder: Path, result: RolloutResult, components: Sequence[str], u0: Sequence[float],
                   t_final: float, lyapunov: float) -> None:
     """Write rollout.json (VPTs, W1, settings) and rollout.csv (t, <c>_pred, <c>_true, error) into folder."""
     write_json(folder / "rollout.json", {"ic": u0, "t_final": t_final, "vpt": result.vpt,
                                          "vpt_nrmse": result.vpt_nrmse, "censored": result.censored,
                                          "lyapunov": lyapunov, "attractor_w1": result.stats["w1"],
-                                         "attractor_w1_mean": result.stats["w1_mean"]})
+                                         "attractor_w1_mean": result.stats["w1_mean"],
+                                         "blew_up_at": blow_up_time(result)})
     header = ["t", *[f"{c}_pred" for c in components], *[f"{c}_true" for c in components], "error"]
     write_csv(folder / "rollout.csv", header, [result.t, *result.pred[0].T, *result.true[0].T,
                                                np.r_[np.zeros(result.window - 1), result.error[0]]])

@@ -9,27 +9,32 @@ shared by every point), ``results.csv`` (one row per finished point, rewritten a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import enum
 import itertools
 import json
 import math
 import multiprocessing
-import os
+import shutil
+import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
 from pinn.choices import Optimizer, Schedule
-from pinn.errors import PinnError
+from pinn import checks
+from pinn.errors import Interrupted, PinnError, WriteError
 from pinn.problem import Rhs
 from pinn.progress import Reporter
+from pinn.files import save_npz, write_problem, write_text
 from pinn.runs import to_json, write_json
 from pinn.spec import SurrogateProblem
-from pinn.surrogate.config import AXIS_TYPES, SweepAxis, SweepCommand
+from pinn.surrogate.config import SweepAxis, SweepCommand, axis_values
 from pinn.surrogate.data import TrajectoryData
 from pinn.surrogate.evaluate import ReferenceSet, evaluate
 from pinn.surrogate.models import FlowForm, ModelSpec, SurrogateKind
@@ -47,17 +52,7 @@ effective step by 10."""
 
 def parse_axis_values(axis: SweepAxis, values: Sequence[str]) -> tuple[Any, ...]:
     """Typed, de-duplicated values of one axis; an empty axis or a bad value is a :class:`PinnError`."""
-    if not values:
-        raise PinnError(f"the sweep axis --{axis.value.replace('_', '-')} was given no values")
-    out: list[Any] = []
-    for raw in values:
-        try:
-            value = AXIS_TYPES[axis](raw)
-        except ValueError:
-            raise PinnError(f"bad value {raw!r} for --{axis.value.replace('_', '-')}") from None
-        if value not in out:
-            out.append(value)
-    return tuple(out)
+    return axis_values(axis, values)
 
 
 @dataclass(frozen=True)
@@ -170,8 +165,12 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     """Rows of a results CSV (numbers as floats where they parse)."""
     if not path.is_file():
         return []
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [r for r in csv.DictReader(handle) if isinstance(r.get("key"), str)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise PinnError(f"{path} is not a sweep's results table ({type(exc).__name__}); move it away or use a new "
+                        "--out folder") from None
     for row in rows:
         for k, v in row.items():
             if k in ("key", "stopped"):
@@ -185,35 +184,37 @@ def read_results(path: Path) -> list[dict[str, Any]]:
 
 def write_results(path: Path, rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> None:
     """Write the results CSV atomically (key, axes, metrics)."""
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
+    from pinn.files import write_atomic
+
+    def write(handle: Any) -> None:
         writer = csv.DictWriter(handle, fieldnames=["key", *axes, *METRICS], extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    os.replace(tmp, path)
+
+    write_atomic(path, write)
 
 
 def prepare_folder(folder: Path, config: SweepConfig, data: TrajectoryData, rhs: Rhs) -> None:
-    """Create or check the sweep folder; write the shared data and reference once."""
+    """Create or check the sweep folder; write the shared data and reference once (atomically)."""
     folder.mkdir(parents=True, exist_ok=True)
     meta = folder / "sweep.json"
     if meta.is_file():
-        old = json.loads(meta.read_text())
-        old_fixed = {k: v for k, v in old.items() if k != "grid"}
-        if old_fixed != json.loads(json.dumps(config.fixed())):
-            raise PinnError(f"{folder} holds a sweep with other fixed settings; use a new --out folder")
+        _check_same_settings(folder, config)
     write_json(meta, config)
     if not (folder / "data.npz").is_file():
         data.save(folder / "data.npz")
     if not (folder / "reference.npz").is_file():
         ref = ReferenceSet.build(rhs, data, config.horizon)
-        np.savez(folder / "reference.npz", t=ref.t, states=ref.states)
+        save_npz(folder / "reference.npz", t=ref.t, states=ref.states)
 
 
 def _init_worker(threads: int) -> None:
+    """A worker computes with ``threads`` torch threads and leaves Ctrl-C to the main process, which stops
+    the pool (the terminal sends SIGINT to every process of the group)."""
     import torch
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
 
 
@@ -249,12 +250,39 @@ def run_sweep(folder: Path, config: SweepConfig, jobs: int = 1,
             record(run_point(str(folder), config_json, p))
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(1,)) as pool:
+        with _workers_ignore_ctrl_c():
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(1,))
             futures = [pool.submit(run_point, str(folder), config_json, p) for p in todo]
+        try:
             for fut in as_completed(futures):
                 record(fut.result())
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown()
     return [rows[point_key(p)] for p in points if point_key(p) in rows]
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Ignore SIGINT while the workers are spawned, so that they inherit the ignoring from their first
+    instruction (a terminal's Ctrl-C goes to every process of the group; only the main process acts on it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the points not started and end the running workers at once (their points are redone on the
+    next run, as they never reached results.csv)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def markdown_table(rows: Sequence[dict[str, Any]], axes: Sequence[str], sort_by: str = "one_step_median") -> str:
@@ -284,7 +312,7 @@ def summarise(folder: Path, rows: Sequence[dict[str, Any]], config: SweepConfig,
     from pinn.surrogate import plots
 
     written = [folder / "results.md"]
-    written[0].write_text(markdown_table(rows, config.axes))
+    write_text(written[0], markdown_table(rows, config.axes))
     ok = [r for r in rows if not str(r.get("stopped", "")).startswith("failed")]
     varied = [a.value for a, vals in config.grid if len(vals) > 1]
     for pair in heatmaps:
@@ -314,16 +342,14 @@ def default_sweep_spec(dim: int, dt: float, drive_freqs: Sequence[float] = ()) -
 
 
 
-def run_sweep_command(command: SweepCommand, problem: SurrogateProblem,
-                      report: Optional[Reporter] = None) -> tuple[list[dict[str, Any]], Path, list[Path]]:
-    """What ``pinn sweep`` does: simulate the data set and references into the sweep folder, train every
-    point not yet finished there (``jobs`` processes of one torch thread each), and write the results table
-    and heat maps. Returns the rows, the folder and the summary files."""
+def prepare_sweep(command: SweepCommand, problem: SurrogateProblem) -> tuple[Path, SweepConfig, Any, dict[str, Any]]:
+    """Everything ``pinn sweep`` checks before any work: the grid and fixed settings, the data set's size
+    against the stride and batch sizes, the sweep folder (writable; if it exists, made with the same fixed
+    settings), memory and time. Returns (folder, config, data config, estimate)."""
     from pinn.choices import DType
-    from pinn.surrogate.data import DataConfig, make_dataset
-    from pinn.surrogate.train import TrainConfig
+    from pinn.runs import check_output_root
+    from pinn.surrogate.data import DataConfig
 
-    report = report or Reporter()
     data_config = DataConfig(problem=problem.name, n_traj=command.trajectories or problem.n_traj,
                              n_test=command.test_trajectories or problem.n_test, dt=problem.dt,
                              t_final=command.t_final or problem.t_final, box=problem.box, seed=command.seed,
@@ -335,13 +361,87 @@ def run_sweep_command(command: SweepCommand, problem: SurrogateProblem,
     grid = tuple((axis, parse_axis_values(axis, values)) for axis, values in command.grid)
     config = SweepConfig(problem.name, grid, spec, train, horizon=command.horizon or min(problem.horizon, 15.0),
                          lyapunov=command.lyapunov if problem.chaotic else 1.0)
+    if config.horizon < 2 * problem.dt:
+        raise PinnError(f"--horizon {config.horizon:g} is shorter than two sample steps ({problem.dt:g}); the rollout "
+                        "that measures the valid prediction time needs more")
     folder = Path(command.out) if command.out is not None else Path("runs") / f"sweep-{problem.name}"
-    with report.phase(f"simulating {data_config.n_traj + data_config.n_test} trajectories and the references"):
-        prepare_folder(folder, config, make_dataset(problem.rhs, len(problem.components), data_config), problem.rhs)
+    check_output_root(folder)
+    if (folder / "sweep.json").is_file():
+        _check_same_settings(folder, config)
+    estimate = sweep_estimate(config, data_config)
+    checks.memory(estimate["memory_bytes"], "this sweep", "use fewer --trajectories or a shorter --t-final")
+    estimate["seconds_bound"] = checks.budget(estimate.pop("flops"), "this sweep", "give fewer grid values, "
+                                              "fewer --epochs or a larger --stride")
+    return folder, config, data_config, estimate
+
+
+def sweep_estimate(config: SweepConfig, data: Any) -> dict[str, Any]:
+    """Points, training pairs, memory and (an upper bound of) floating-point operations of a sweep; checks
+    that the stride and every batch size fit the data set."""
+    samples = math.floor(data.t_final / data.dt + 0.5) + 1
+    stride = config.train.stride
+    if stride >= samples - 1:
+        raise PinnError(f"--stride {stride} leaves at most one training pair per trajectory of {samples} samples; "
+                        f"use a stride below {samples - 1}")
+    pairs = max(1, data.n_traj - max(1, round(0.1 * data.n_traj))) * ((samples - 1) // stride)
+    sizes = {axis.value: values for axis, values in config.grid}
+    for batch in sizes.get("batch_size", ()):
+        if batch > pairs:
+            raise PinnError(f"--batch-size {batch} exceeds the {pairs} training pairs of the sweep's data")
+    width, depth = max(sizes.get("width", (config.spec.width,))), max(sizes.get("depth", (config.spec.depth,)))
+    d = len(config.spec.drive_freqs) * 2 + config.spec.dim
+    params = width * (d + 2) + (depth - 1) * width * (width + 1) + width * d
+    points = len(config.points())
+    return {"points": points, "training_pairs": pairs,
+            "flops": points * 6.0 * config.train.epochs * pairs * params,
+            "memory_bytes": 8.0 * (data.n_traj + data.n_test) * samples * config.spec.dim * 6 + 8.0 * params * 10}
+
+
+def _check_same_settings(folder: Path, config: SweepConfig) -> None:
+    from pinn.runs import read_json
+
+    old = read_json(folder / "sweep.json", "sweep settings")
+    if not isinstance(old, dict):
+        raise PinnError(f"{folder / 'sweep.json'} is not a sweep's settings; use a new --out folder")
+    old_fixed = {k: v for k, v in old.items() if k != "grid"}
+    if old_fixed != json.loads(json.dumps(config.fixed())):
+        raise PinnError(f"{folder} holds a sweep with other fixed settings; use a new --out folder")
+
+
+def run_sweep_command(command: SweepCommand, problem: SurrogateProblem,
+                      report: Optional[Reporter] = None) -> tuple[list[dict[str, Any]], Path, list[Path]]:
+    """What ``pinn sweep`` does: simulate the data set and references into the sweep folder, train every
+    point not yet finished there (``jobs`` processes of one torch thread each), and write the results table
+    and heat maps. Returns the rows, the folder and the summary files.
+
+    Ctrl-C keeps results.csv with every finished point (running the same command again skips them); a
+    folder this call created is removed again if it ends before the first point finished."""
+    from pinn.surrogate.data import make_dataset
+
+    report = report or Reporter()
+    folder, config, data_config, _ = prepare_sweep(command, problem)
+    created = not folder.exists()
     points = config.points()
-    with report.phase(f"sweep of {len(points)} points over {', '.join(config.axes)}", len(points)) as update:
-        rows = run_sweep(folder, config, command.jobs, lambda row, done, total: update(
-            done, f"{row['key']}: one-step {row.get('one_step_median', float('nan')):.2e}"))
+    try:
+        with report.phase(f"simulating {data_config.n_traj + data_config.n_test} trajectories and the references"):
+            prepare_folder(folder, config, make_dataset(problem.rhs, len(problem.components), data_config),
+                           problem.rhs)
+        with report.phase(f"sweep of {len(points)} points over {', '.join(config.axes)}", len(points)) as update:
+            rows = run_sweep(folder, config, command.jobs, lambda row, done, total: update(
+                done, f"{row['key']}: one-step {row.get('one_step_median', float('nan')):.2e}"))
+    except BaseException as exc:
+        done = len(read_results(folder / "results.csv")) if (folder / "results.csv").is_file() else 0
+        if created and done == 0:
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, KeyboardInterrupt):
+            note = (f"{folder / 'results.csv'} keeps {done} of {len(points)} points; run the same command again to "
+                    "finish the rest") if done else "no point had finished"
+            raise Interrupted(note) from None
+        if isinstance(exc, (OSError, WriteError)):
+            reason = str(exc) if isinstance(exc, WriteError) else f"cannot write in {folder}: {write_problem(exc)}"
+            removed = "the unfinished sweep folder was removed" if created and done == 0 else "finished points are kept"
+            raise WriteError(f"{reason}; {removed}: free space or choose another --out") from None
+        raise
     with report.phase("writing the table and heat maps"):
         written = summarise(folder, rows, config, command.heatmaps)
     return rows, folder, written

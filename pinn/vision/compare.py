@@ -22,13 +22,15 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from pinn import checks
 from pinn.choices import Backend
 from pinn.errors import PinnError
-from pinn.runs import new_run_dir, write_csv, write_json
+from pinn.files import write_text
+from pinn.runs import run_folder, to_json, write_csv, write_json
 from pinn.vision.config import ClassifyConfig
-from pinn.vision.datasets import ImageSet, load_images
+from pinn.vision.datasets import ImageSet
 from pinn.vision.distributed import Cluster
-from pinn.vision.experiment import classify
+from pinn.vision.experiment import classify, load_for, prepare_classify
 from pinn.vision.models import build_model
 from pinn.vision.train import channel_stats, predict_logits
 
@@ -92,14 +94,29 @@ def compare_backends(cfg: ClassifyConfig, seeds: Sequence[int], out_root: Path,
                      console: Console | None = None) -> tuple[Path, list[dict[str, Any]], dict[str, Any]]:
     """Train ``cfg`` with both backends for each of ``seeds``; returns (folder, one row per run, summary).
     ``console`` shows which run is training (the runs' own epoch lines are not printed)."""
-    seeds = list(dict.fromkeys(int(s) for s in seeds))
+    seeds = check_seeds(seeds)
+    cfg = dataclasses.replace(cfg, backend=Backend.numpy).check()  # both backends must build the model
+    prepare_classify(cfg, out_root, runs=2 * len(seeds))
+    images = load_for(cfg, Cluster(0, 1, torch.device("cpu")), console)
+    agreement = forward_agreement(cfg, images)
+    with run_folder(out_root, f"compare-{cfg.dataset.value}") as run_dir:
+        return _compare_into(run_dir, cfg, seeds, images, agreement, console)
+
+
+def check_seeds(seeds: Sequence[int]) -> list[int]:
+    """The distinct seeds, each in [0, 2^32 - 1], at least one and at most 100."""
+    seeds = list(dict.fromkeys(seeds))
     if not seeds:
         raise PinnError("give at least one --seeds value")
-    cfg = dataclasses.replace(cfg, backend=Backend.numpy).check()  # both backends must build the model
-    images = load_images(cfg.dataset, Path(cfg.data_dir) if cfg.data_dir else None, cfg.split_seed, console)
-    agreement = forward_agreement(cfg, images)
-    run_dir = new_run_dir(out_root, f"compare-{cfg.dataset.value}")
-    write_json(run_dir / "config.json", {**dataclasses.asdict(cfg), "backend": "torch and numpy", "seeds": seeds})
+    checks.count("seeds", len(seeds), 1, 100)
+    for seed in seeds:
+        checks.seed("seeds", seed)
+    return [int(s) for s in seeds]
+
+
+def _compare_into(run_dir: Path, cfg: ClassifyConfig, seeds: list[int], images: Any, agreement: float,
+                  console: Console | None) -> tuple[Path, list[dict[str, Any]], dict[str, Any]]:
+    write_json(run_dir / "config.json", {**to_json(cfg), "backend": "torch and numpy", "seeds": seeds})
     rows: list[dict[str, Any]] = []
     for seed in seeds:
         for backend in Backend:
@@ -118,5 +135,5 @@ def compare_backends(cfg: ClassifyConfig, seeds: Sequence[int], out_root: Path,
     for backend in Backend:
         mine = [r for r in rows if r["backend"] == backend.value]
         write_csv(run_dir / f"compare_{backend.value}.csv", ROW_KEYS, [np.array([r[k] for r in mine]) for k in ROW_KEYS])
-    (run_dir / "compare.md").write_text(markdown(cfg, summary["backends"], agreement))
+    write_text(run_dir / "compare.md", markdown(cfg, summary["backends"], agreement))
     return run_dir, rows, summary

@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from pinn import checks
 from pinn.choices import Backend, Device, Optimizer, Schedule
 from pinn.errors import PinnError
 from pinn.vision.backend import NUMPY_MODELS
@@ -62,33 +63,45 @@ class ClassifyConfig:
         return Augmentation(self.shift, self.flip, self.cutout)
 
     def check(self) -> "ClassifyConfig":
-        """Raise PinnError for values no run can use; return self."""
-        problems = []
-        if self.epochs < 1:
-            problems.append(f"--epochs must be >= 1 (got {self.epochs})")
-        if self.batch_size < 1:
-            problems.append(f"--batch-size must be >= 1 (got {self.batch_size})")
-        if not self.lr > 0:
-            problems.append(f"--lr must be > 0 (got {self.lr})")
-        if self.l2 < 0:
-            problems.append(f"--l2 must be >= 0 (got {self.l2})")
-        if not 0 <= self.dropout < 1:
-            problems.append(f"--dropout must be in [0, 1) (got {self.dropout})")
-        if not 0 <= self.val_fraction < 0.9:
-            problems.append(f"--val-fraction must be in [0, 0.9) (got {self.val_fraction})")
+        """Raise PinnError (naming the option) for values no run can use; return self."""
+        for name, kind in _ENUM_FIELDS.items():
+            if not isinstance(getattr(self, name), kind):
+                raise PinnError(f"--{name} must be one of {', '.join(m.value for m in kind)}, got "
+                                f"{getattr(self, name)!r}")
+        for name in ("flip", "amp"):
+            if not isinstance(getattr(self, name), bool):
+                raise PinnError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise PinnError(f"--data-dir must be a folder name, got {self.data_dir!r}")
+        checks.count("epochs", self.epochs, 1, MAX_EPOCHS)
+        checks.count("batch_size", self.batch_size, 1, 1_000_000)
+        checks.positive("lr", self.lr, 1e12)
+        checks.number("warmup", self.warmup_epochs, 0.0, MAX_EPOCHS)
+        checks.number("momentum", self.momentum, 0.0, 1.0, strict_high=True)
+        checks.number("l2", self.l2, 0.0, 1e3)
+        checks.number("dropout", self.dropout, 0.0, 1.0, strict_high=True)
+        checks.number("label_smoothing", self.label_smoothing, 0.0, 1.0, strict_high=True)
+        checks.count("shift", self.shift, 0, 64)
+        checks.count("cutout", self.cutout, 0, 64)
+        checks.number("val_fraction", self.val_fraction, 0.0, 0.9, strict_high=True)
+        checks.count("patience", self.patience, 0, MAX_EPOCHS)
+        checks.seed("seed", self.seed)
+        checks.seed("split_seed", self.split_seed)
         if self.optimizer in (Optimizer.lbfgs, Optimizer.adam_lbfgs):
-            problems.append("L-BFGS needs full-batch deterministic losses: use sgd, sgd-momentum, nesterov, "
-                            "adam or adamw for image classification")
+            raise PinnError("L-BFGS needs full-batch deterministic losses: use sgd, sgd-momentum, nesterov, adam "
+                            "or adamw for image classification")
         if self.model is ModelName.default:
-            problems.append("model must be resolved (use default_config)")
-        elif self.backend is Backend.numpy and self.model.value not in NUMPY_MODELS:
-            problems.append(f"--backend numpy builds {', '.join(NUMPY_MODELS)}; {self.model.value} needs "
+            raise PinnError("model must be resolved (use default_config)")
+        if self.backend is Backend.numpy and self.model.value not in NUMPY_MODELS:
+            raise PinnError(f"--backend numpy builds {', '.join(NUMPY_MODELS)}; {self.model.value} needs "
                             "--backend torch")
         if self.backend is Backend.numpy and self.device is Device.cuda:
-            problems.append("--backend numpy computes on the CPU: drop --device cuda")
-        if problems:
-            raise PinnError("; ".join(problems))
+            raise PinnError("--backend numpy computes on the CPU: drop --device cuda")
         return self
+
+
+MAX_EPOCHS = 100_000
+"""More epochs than this is a mistake, not a run (the strongest recipe needs 30)."""
 
 
 _SETTINGS = {
@@ -141,10 +154,16 @@ def _as_enums(values: Mapping[str, Any]) -> dict[str, Any]:
         raise PinnError(str(exc)) from None
 
 
-def config_from_json(data: Mapping[str, Any]) -> ClassifyConfig:
-    """Rebuild a config from its config.json (enums from their values)."""
+def config_from_json(data: Any, where: str = "config.json") -> ClassifyConfig:
+    """Rebuild a config from its config.json: every field type-checked (enums from their values), unknown
+    fields ignored (a compare or grid folder records more), the values checked as for a new run."""
+    from pinn.runs import from_json
+
+    if not isinstance(data, Mapping):
+        raise PinnError(f"{where} is not a classify configuration (expected a JSON object)")
     fields = {f.name for f in dataclasses.fields(ClassifyConfig)}
-    try:
-        return ClassifyConfig(**_as_enums({k: v for k, v in data.items() if k in fields}))
-    except (TypeError, ValueError) as exc:
-        raise PinnError(f"config.json is not a classify configuration ({exc})") from None
+    plain = {k: v for k, v in data.items() if k in fields}
+    missing = [f for f in ("dataset", "model", "epochs", "batch_size", "optimizer", "lr", "schedule") if f not in plain]
+    if missing:
+        raise PinnError(f"{where} is not a classify configuration (it lacks {', '.join(missing)})")
+    return from_json(ClassifyConfig, plain, where).check()

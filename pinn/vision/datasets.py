@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import pickle
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -100,7 +101,7 @@ def read_idx(path: Path) -> np.ndarray:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise PinnError(f"{path} is not a readable IDX file ({type(exc).__name__}: {one_line(exc)})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or raw[3] == 0:
         raise PinnError(f"{path} is not an IDX file (bad magic number {raw[:4].hex()})")
@@ -283,6 +284,54 @@ def load_images(name: DatasetName, data_dir: Path | None = None, split_seed: int
     if name is DatasetName.fashion_mnist:
         return load_fashion_mnist(data_dir, console=console)
     return load_cifar10(data_dir, console=console)
+
+
+def data_source(name: DatasetName, data_dir: Path | None = None) -> str:
+    """Where ``load_images`` would read the data set from, checked without reading or downloading it:
+    'scikit-learn', a local folder, the cache, or the URL to download. PinnError for an unusable
+    ``data_dir`` (missing, or lacking the files)."""
+    name = DatasetName(name)
+    if name is DatasetName.digits:
+        if data_dir is not None:
+            raise PinnError("digits ship with scikit-learn: drop --data-dir")
+        return "scikit-learn"
+    if data_dir is not None and "\x00" in str(data_dir):
+        raise PinnError(f"data folder {str(data_dir)!r} contains a NUL character")
+    if name is DatasetName.fashion_mnist:
+        if data_dir is not None:
+            return str(_fashion_folder(data_dir, FASHION_MNIST_URL, None))
+        for folder in (cache_dir() / "fashion-mnist", *FASHION_MNIST_SYSTEM_DIRS):
+            if all(_idx_file(folder, s) is not None for s in FASHION_MNIST_FILES):
+                return str(folder)
+        return f"download from {FASHION_MNIST_URL}"
+    if data_dir is not None:
+        data_dir = Path(data_dir)
+        if not data_dir.exists():
+            raise PinnError(f"data folder {data_dir} does not exist")
+        archives = [n for n in ("cifar-10-binary.tar.gz", "cifar-10-python.tar.gz") if (data_dir / n).is_file()]
+        if data_dir.is_dir() and not _find_cifar(data_dir) and not archives:
+            raise PinnError(f"{data_dir} holds neither the CIFAR-10 batches nor cifar-10-binary.tar.gz")
+        return str(data_dir)
+    archive = cache_dir() / "cifar10" / Path(CIFAR10_URL).name
+    return str(archive) if archive.is_file() else f"download from {CIFAR10_URL}"
+
+
+NOMINAL_SIZES = {DatasetName.digits: (1437, 360, (1, 8, 8)), DatasetName.fashion_mnist: (60000, 10000, (1, 28, 28)),
+                 DatasetName.cifar10: (50000, 10000, (3, 32, 32))}
+"""(train images, test images, image shape) of each data set as published (digits: the 80/20 split)."""
+
+
+def check_image_counts(images: ImageSet, val_fraction: float) -> None:
+    """PinnError unless there are images to train on, to validate on (when ``val_fraction`` > 0) and to
+    test on: a data folder with zero or one image is refused here, not deep inside a split."""
+    import math
+
+    n_train, n_test = len(images.y_train), len(images.y_test)
+    n_val = math.ceil(val_fraction * n_train) if val_fraction > 0 else 0
+    if n_train - n_val < 1 or n_train < 2 or n_test < 1:
+        raise PinnError(f"{images.name.value}: {n_train} training and {n_test} test images are too few (with "
+                        f"--val-fraction {val_fraction:g}, {n_val} go to validation); a run needs at least 2 "
+                        "training images and 1 test image")
 
 
 def split_validation(x: torch.Tensor, y: torch.Tensor, fraction: float, seed: int,

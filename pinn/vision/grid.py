@@ -9,22 +9,24 @@ The run folder gets grid.csv and the annotated heat maps grid_train.png and grid
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from pinn import checks
 from pinn.errors import PinnError
-from pinn.runs import new_run_dir, write_csv, write_json
+from pinn.runs import run_folder, to_json, write_csv, write_json
 from pinn.vision.config import ClassifyConfig
 from pinn.vision.distributed import Cluster, all_sum, setup, teardown, wait_for_all
-from pinn.vision.experiment import compute_device, load_for
+from pinn.vision.experiment import compute_device, load_for, prepare_classify
 from pinn.vision.plots import plot_heatmap
 from pinn.vision.train import predict_logits, score, train_classifier
 
@@ -48,12 +50,30 @@ class GridResult:
         return self.lrs[i], self.l2s[j], float(self.test_accuracy[i, j])
 
 
+MAX_AXIS = 100
+"""Values per grid axis at most (10,000 trainings is a mistake, not a study)."""
+
+
 def check_grid(lrs: Sequence[float], l2s: Sequence[float]) -> None:
-    """Both axes need at least one value; eta > 0 and lambda >= 0."""
+    """Both axes need 1 to MAX_AXIS values: finite eta in (0, 1000] and lambda in [0, 1000]."""
     if not lrs or not l2s:
         raise PinnError("a grid search needs both --grid-lr and --grid-l2 values")
-    if min(lrs) <= 0 or min(l2s) < 0:
-        raise PinnError("grid values must be eta > 0 and lambda >= 0")
+    for name, values, low in (("grid_lr", lrs, 0.0), ("grid_l2", l2s, None)):
+        checks.count(name, len(values), 1, MAX_AXIS)
+        for value in values:
+            if low is None:
+                checks.number(name, value, 0.0, 1e3)
+            else:
+                checks.positive(name, value, 1e3)
+
+
+@contextlib.contextmanager
+def _main_run_folder(is_main: bool, out_root: Path, name: str) -> Iterator[Path | None]:
+    if not is_main:
+        yield None
+        return
+    with run_folder(out_root, name) as run_dir:
+        yield run_dir
 
 
 def grid_search(cfg: ClassifyConfig, images, lrs: Sequence[float], l2s: Sequence[float], cluster: Cluster,
@@ -107,21 +127,22 @@ def run_grid(cfg: ClassifyConfig, lrs: Sequence[float], l2s: Sequence[float], ou
              console: Console | None = None) -> tuple[Path | None, GridResult]:
     """The whole grid command: data, run folder (rank 0), search, CSV, heat maps and a grid.json summary."""
     check_grid(lrs, l2s)
+    prepare_classify(cfg, out_root, runs=len(lrs) * len(l2s))
     started = time.perf_counter()
     cluster = setup(compute_device(cfg))
     try:
         images = load_for(cfg, cluster, console)
-        run_dir = new_run_dir(out_root, f"grid-{cfg.dataset.value}") if cluster.is_main else None
-        if run_dir is not None:
-            write_json(run_dir / "config.json", {**dataclasses.asdict(cfg), "grid_lr": list(lrs), "grid_l2": list(l2s)})
-        result = grid_search(cfg, images, lrs, l2s, cluster, console)
-        if run_dir is not None:
-            write_grid(run_dir, result, f"{cfg.dataset.value}, {cfg.model.value}")
-            eta, lam, acc = result.best()
-            write_json(run_dir / "grid.json", {"best_eta": eta, "best_lambda": lam, "best_test_accuracy": acc,
-                                               "cells": result.test_accuracy.size,
-                                               "diverged_cells": int(result.diverged.sum()),
-                                               "total_seconds": time.perf_counter() - started})
+        with _main_run_folder(cluster.is_main, out_root, f"grid-{cfg.dataset.value}") as run_dir:
+            if run_dir is not None:
+                write_json(run_dir / "config.json", {**to_json(cfg), "grid_lr": list(lrs), "grid_l2": list(l2s)})
+            result = grid_search(cfg, images, lrs, l2s, cluster, console)
+            if run_dir is not None:
+                write_grid(run_dir, result, f"{cfg.dataset.value}, {cfg.model.value}")
+                eta, lam, acc = result.best()
+                write_json(run_dir / "grid.json", {"best_eta": eta, "best_lambda": lam, "best_test_accuracy": acc,
+                                                   "cells": result.test_accuracy.size,
+                                                   "diverged_cells": int(result.diverged.sum()),
+                                                   "total_seconds": time.perf_counter() - started})
         wait_for_all(cluster)
         return run_dir, result
     finally:

@@ -102,3 +102,30 @@ def penalized_weights(model: nn.Module) -> list[torch.Tensor]:
     """The weight matrices and kernels of dense and convolution layers: what the L2 penalty acts on
     (biases and batch-norm scales are left free, as Keras' ``kernel_regularizer`` in the notes does)."""
     return [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def forward_cost(model: nn.Module, image_shape: tuple[int, int, int]) -> tuple[float, float]:
+    """(multiply-adds, activation values) of one image's forward pass, counted on a dummy image: each
+    convolution adds out_numel * in_channels/groups * kernel area, each dense layer in * out; every layer
+    output is counted as an activation (what backpropagation keeps)."""
+    macs, values = [0.0], [0.0]
+
+    def count(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        if isinstance(module, nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1]
+            macs[0] += output.numel() * module.in_channels / module.groups * k
+        elif isinstance(module, nn.Linear):
+            macs[0] += module.in_features * module.out_features
+        if isinstance(output, torch.Tensor):
+            values[0] += output.numel()
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            was_training = model.training
+            model.eval()(torch.zeros(1, *image_shape))
+            model.train(was_training)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return macs[0], values[0]

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
+from pinn import files
 from pinn.choices import Backend, Schedule
 from pinn.errors import PinnError
 from pinn.optim import make_optimizer, make_scheduler, scheduler_step
@@ -271,16 +272,23 @@ def make_trainer(cfg: ClassifyConfig, images: ImageSet, mean: list[float], std: 
     return TorchTrainer(cfg, images, mean, std, cluster, steps_per_epoch)
 
 
-def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, run_dir: Path | None = None,
-                     console: Console | None = None, resume: dict[str, Any] | None = None,
-                     stop_on_divergence: bool = True) -> Outcome:
-    """Train the model of ``cfg`` on ``images.x_train`` (less the validation share) with its backend.
+@dataclass
+class _Run:
+    """A training run set up: the backend, the split data, the batch plan, the record so far."""
 
-    Writes ``run_dir/checkpoint.pt`` after every epoch (main process only, when run_dir is given);
-    ``resume`` is a loaded checkpoint to continue from. A non-finite loss ends training: with
-    ``stop_on_divergence`` it raises PinnError (the last good checkpoint stays), else the outcome is flagged.
-    """
-    # --- set up: data split, backend (network, optimizer, schedule)
+    trainer: Any
+    x_fit: torch.Tensor
+    y_fit: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    batch: int
+    steps: int
+    history: list[dict[str, float]]
+    best: dict[str, Any]
+
+
+def _set_up(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, resume: dict[str, Any] | None) -> _Run:
+    """Data split, backend (network, optimizer, schedule) and, when resuming, the checkpoint's state."""
     x_fit, y_fit, x_val, y_val = split_validation(images.x_train, images.y_train, cfg.val_fraction, cfg.seed)
     if min(len(y_fit), cfg.batch_size) < cluster.world_size:
         raise PinnError(f"a batch of {min(len(y_fit), cfg.batch_size)} images cannot be shared by "
@@ -291,58 +299,108 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
     batch = min(cfg.batch_size, len(y_fit))
     steps = len(y_fit) // batch
     trainer = make_trainer(cfg, images, mean, std, cluster, steps)
-    model = trainer.model
-    history: list[dict[str, float]] = []
-    best = {"epoch": 0, "val_accuracy": -1.0, "val_loss": math.inf, "model": None}
+    run = _Run(trainer, x_fit, y_fit, x_val, y_val, batch, steps, [],
+               {"epoch": 0, "val_accuracy": -1.0, "val_loss": math.inf, "model": None})
     if resume is not None:
-        history = list(resume["history"])[: resume["epoch"]]
-        best = dict(resume["best"])
-        trainer.resume(resume, history)
-    aug = cfg.augmentation
+        run.history = list(resume["history"])[: resume["epoch"]]
+        run.best = dict(resume["best"])
+        files.check_state_dict(trainer.model.state_dict(), resume["model"],
+                               f"the checkpoint resumed ({cfg.model.value})")
+        try:
+            trainer.resume(resume, run.history)
+        except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as exc:
+            raise PinnError(f"the checkpoint's optimizer state does not fit --optimizer {cfg.optimizer.value} and "
+                            f"this model ({type(exc).__name__}); train again") from None
+    return run
+
+
+def _train_epoch(run: _Run, cfg: ClassifyConfig, cluster: Cluster, epoch: int, progress: Progress,
+                 show: bool) -> tuple[torch.Tensor, float, float]:
+    """One pass over the batches; returns the summed (loss, correct, count) over all processes, the wall and
+    CPU seconds. Stops early on a non-finite loss (a single process)."""
+    trainer, aug = run.trainer, cfg.augmentation
+    trainer.start_epoch(_epoch_seed(cfg.seed, epoch, cluster.rank))  # dropout draws
+    order = torch.randperm(len(run.y_fit), generator=torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch)))
+    order = order.to(cluster.device)
+    gen = torch.Generator(device=cluster.device).manual_seed(_epoch_seed(cfg.seed, epoch, cluster.rank) + 1)
+    task = progress.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=run.steps, loss=math.nan, acc=0.0, ips=0.0)
+    loss_sum = torch.zeros((), device=cluster.device)  # sum of per-image losses on this process
+    correct = torch.zeros((), device=cluster.device, dtype=torch.long)
+    count = 0
+    trainer.model.train()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for step in range(run.steps):
+        idx = order[step * run.batch:(step + 1) * run.batch][cluster.rank::cluster.world_size]
+        x = as_input(run.x_fit[idx], cluster.device)  # (b, C, H, W) in [0, 1]
+        y = run.y_fit[idx].to(cluster.device, non_blocking=True)
+        if aug.active:
+            x = augment(x, aug, gen)
+        loss, logits = trainer.step(x, y)
+        loss_sum += loss * len(y)
+        correct += (logits.argmax(1) == y).sum()
+        count += len(y)
+        if step % 10 == 0 or step == run.steps - 1:
+            mean_loss = loss_sum.item() / count
+            # a single process may stop at once; under DDP all processes must finish the epoch together
+            if not math.isfinite(mean_loss) and not cluster.distributed:
+                break
+            if show:
+                rate = count * cluster.world_size / (time.perf_counter() - start)
+                progress.update(task, completed=step + 1, loss=mean_loss, acc=correct.item() / count, ips=rate)
+    sums = torch.tensor([loss_sum.item(), correct.item(), count], dtype=torch.float64)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    progress.remove_task(task)
+    return all_sum(sums, cluster), seconds, cpu_seconds
+
+
+def _record_epoch(run: _Run, cfg: ClassifyConfig, cluster: Cluster, epoch: int, totals: torch.Tensor,
+                  seconds: float) -> dict[str, float]:
+    """Validate, step a plateau schedule, append the epoch's record and keep the best epoch."""
+    model = run.trainer.model
+    val_loss, val_acc = (score(predict_logits(model, run.x_val, cluster, cfg), run.y_val) if len(run.y_val)
+                         else (math.nan, math.nan))
+    train_loss = totals[0].item() / totals[2].item()
+    run.trainer.end_epoch(val_loss if math.isfinite(val_loss) else train_loss)
+    record = {"epoch": epoch + 1, "train_loss": train_loss, "train_accuracy": totals[1].item() / totals[2].item(),
+              "val_loss": val_loss, "val_accuracy": val_acc, "lr": run.trainer.lr, "seconds": seconds,
+              "images_per_second": totals[2].item() / seconds}
+    run.history.append(record)
+    best = run.best
+    better = val_acc > best["val_accuracy"] or (val_acc == best["val_accuracy"] and val_loss < best["val_loss"])
+    if math.isfinite(val_acc) and better:
+        run.best = {"epoch": epoch + 1, "val_accuracy": val_acc, "val_loss": val_loss,
+                    "model": copy.deepcopy(model.state_dict()) if cfg.patience > 0 else None}
+    return record
+
+
+def _log(console: Console, cfg: ClassifyConfig, record: dict[str, float]) -> None:
+    val = (f"  val loss {record['val_loss']:.4f} acc {record['val_accuracy']:.2%}"
+           if math.isfinite(record["val_accuracy"]) else "")
+    console.print(f"epoch {int(record['epoch']):>3}/{cfg.epochs}  train loss {record['train_loss']:.4f} "
+                  f"acc {record['train_accuracy']:.2%}{val}  lr {record['lr']:.2e}  "
+                  f"{record['images_per_second']:.0f} img/s  {record['seconds']:.1f} s", highlight=False)
+
+
+def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, run_dir: Path | None = None,
+                     console: Console | None = None, resume: dict[str, Any] | None = None,
+                     stop_on_divergence: bool = True) -> Outcome:
+    """Train the model of ``cfg`` on ``images.x_train`` (less the validation share) with its backend.
+
+    Writes ``run_dir/checkpoint.pt`` after every epoch (main process only, when run_dir is given) before
+    the epoch's line is printed, so a printed epoch is never lost; ``resume`` is a loaded checkpoint to
+    continue from. A non-finite loss ends training: with ``stop_on_divergence`` it raises PinnError (the
+    last good checkpoint stays), else the outcome is flagged.
+    """
+    run = _set_up(cfg, images, cluster, resume)
+    model = run.trainer.model
     show = console is not None and cluster.is_main
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}  {task.fields[ips]:.0f} img/s"),
                TimeElapsedColumn())
-    train_seconds = sum(h["seconds"] for h in history)
-    train_cpu_seconds = 0.0
-    diverged = False
-
-    # --- loop
+    train_seconds, train_cpu_seconds, diverged = sum(h["seconds"] for h in run.history), 0.0, False
     with Progress(*columns, console=console, disable=not show, transient=True) as progress:
-        for epoch in range(len(history), cfg.epochs):
-            trainer.start_epoch(_epoch_seed(cfg.seed, epoch, cluster.rank))  # dropout draws
-            order = torch.randperm(len(y_fit), generator=torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch)))
-            order = order.to(cluster.device)
-            gen = torch.Generator(device=cluster.device).manual_seed(_epoch_seed(cfg.seed, epoch, cluster.rank) + 1)
-            task = progress.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps, loss=math.nan, acc=0.0, ips=0.0)
-            loss_sum = torch.zeros((), device=cluster.device)  # sum of per-image losses on this process
-            correct = torch.zeros((), device=cluster.device, dtype=torch.long)
-            count = 0
-            model.train()
-            start, cpu_start = time.perf_counter(), time.process_time()
-            for step in range(steps):
-                idx = order[step * batch:(step + 1) * batch][cluster.rank::cluster.world_size]
-                x = as_input(x_fit[idx], cluster.device)  # (b, C, H, W) in [0, 1]
-                y = y_fit[idx].to(cluster.device, non_blocking=True)
-                if aug.active:
-                    x = augment(x, aug, gen)
-                loss, logits = trainer.step(x, y)
-                loss_sum += loss * len(y)
-                correct += (logits.argmax(1) == y).sum()
-                count += len(y)
-                if step % 10 == 0 or step == steps - 1:
-                    mean_loss = loss_sum.item() / count
-                    # a single process may stop at once; under DDP all processes must finish the epoch together
-                    if not math.isfinite(mean_loss) and not cluster.distributed:
-                        break
-                    if show:
-                        rate = count * cluster.world_size / (time.perf_counter() - start)
-                        progress.update(task, completed=step + 1, loss=mean_loss, acc=correct.item() / count,
-                                        ips=rate)
-            sums = torch.tensor([loss_sum.item(), correct.item(), count], dtype=torch.float64)
-            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-            progress.remove_task(task)
-            totals = all_sum(sums, cluster)
+        for epoch in range(len(run.history), cfg.epochs):
+            totals, seconds, cpu_seconds = _train_epoch(run, cfg, cluster, epoch, progress, show)
             diverged = not math.isfinite(totals[0].item())
             if diverged:
                 if stop_on_divergence:
@@ -351,46 +409,47 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
                 break
             train_seconds += seconds
             train_cpu_seconds += cpu_seconds
-            val_loss, val_acc = (score(predict_logits(model, x_val, cluster, cfg), y_val) if len(y_val)
-                                 else (math.nan, math.nan))
-            trainer.end_epoch(val_loss if math.isfinite(val_loss) else totals[0].item() / totals[2].item())
-            record = {"epoch": epoch + 1, "train_loss": totals[0].item() / totals[2].item(),
-                      "train_accuracy": totals[1].item() / totals[2].item(), "val_loss": val_loss,
-                      "val_accuracy": val_acc, "lr": trainer.lr, "seconds": seconds,
-                      "images_per_second": totals[2].item() / seconds}
-            history.append(record)
-            better = val_acc > best["val_accuracy"] or (val_acc == best["val_accuracy"] and val_loss < best["val_loss"])
-            if math.isfinite(val_acc) and better:
-                best = {"epoch": epoch + 1, "val_accuracy": val_acc, "val_loss": val_loss,
-                        "model": copy.deepcopy(model.state_dict()) if cfg.patience > 0 else None}
-
-            # --- log and checkpoint
-            if show:
-                val = f"  val loss {val_loss:.4f} acc {val_acc:.2%}" if math.isfinite(val_acc) else ""
-                console.print(f"epoch {epoch + 1:>3}/{cfg.epochs}  train loss {record['train_loss']:.4f} "
-                              f"acc {record['train_accuracy']:.2%}{val}  lr {record['lr']:.2e}  "
-                              f"{record['images_per_second']:.0f} img/s  {seconds:.1f} s", highlight=False)
+            record = _record_epoch(run, cfg, cluster, epoch, totals, seconds)
             if run_dir is not None and cluster.is_main:
                 save_checkpoint(run_dir / CHECKPOINT, {
-                    "model": model.state_dict(), "optimizer": trainer.optimizer_state(), "epoch": epoch + 1,
-                    "history": history, "best": best, "config": to_json(cfg)})
-            if cfg.patience > 0 and math.isfinite(val_acc) and epoch + 1 - best["epoch"] >= cfg.patience:
+                    "model": model.state_dict(), "optimizer": run.trainer.optimizer_state(), "epoch": epoch + 1,
+                    "history": run.history, "best": run.best, "config": to_json(cfg)})
+            if show:
+                _log(console, cfg, record)
+            if cfg.patience > 0 and math.isfinite(record["val_accuracy"]) and \
+                    epoch + 1 - run.best["epoch"] >= cfg.patience:
                 if show:
-                    console.print(f"early stop: no better validation accuracy since epoch {best['epoch']}")
+                    console.print(f"early stop: no better validation accuracy since epoch {run.best['epoch']}")
                 break
-
-    if cfg.patience > 0 and best.get("model") is not None:
-        model.load_state_dict(best["model"])
-    best_epoch = best["epoch"] if best["epoch"] else len(history)
-    return Outcome(model, history, best_epoch, train_seconds, diverged, train_cpu_seconds)
+    if cfg.patience > 0 and run.best.get("model") is not None:
+        model.load_state_dict(run.best["model"])
+    best_epoch = run.best["epoch"] if run.best["epoch"] else len(run.history)
+    return Outcome(model, run.history, best_epoch, train_seconds, diverged, train_cpu_seconds)
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
-    """The checkpoint of a run folder (tensors and plain data only: loaded with weights_only=True)."""
+    """The checkpoint of a run folder, loaded with ``weights_only=True`` (tensors and plain data only) and
+    checked: model weights (a mapping of tensors), optimizer state, the number of finished epochs, and a
+    history with one record per finished epoch. PinnError naming the file for anything else."""
     path = Path(run_dir) / CHECKPOINT
+    if not Path(run_dir).is_dir():
+        raise PinnError(f"{run_dir} is not a folder: give the folder of an earlier 'pinn classify' run")
     if not path.is_file():
         raise PinnError(f"{run_dir} has no {CHECKPOINT}: is it a 'pinn classify' run folder?")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unreadable file is a user-level problem here
-        raise PinnError(f"{path} is corrupt ({type(exc).__name__}); train again or restore a copy") from None
+    state = files.load_checkpoint(path, ("model", "optimizer", "epoch", "history", "best"), "classify checkpoint")
+    epoch = files.require(state, "epoch", int, path)
+    history, best = files.require(state, "history", list, path), files.require(state, "best", dict, path)
+    model = files.require(state, "model", dict, path, "the model weights")
+    files.require(state, "optimizer", dict, path, "the optimizer state")
+    if not 0 <= epoch <= len(history) or any(not isinstance(h, dict) or any(
+            not isinstance(h.get(k), (int, float)) for k in HISTORY_KEYS) for h in history[:epoch]):
+        raise PinnError(f"{path}: the history does not record the {epoch} finished epochs; train again")
+    if any(not isinstance(v, torch.Tensor) for v in model.values()):
+        raise PinnError(f"{path}: the model weights are not all tensors")
+    if not isinstance(best.get("epoch", 0), int) or not isinstance(best.get("model") or {}, dict):
+        raise PinnError(f"{path}: the record of the best epoch is malformed")
+    best.setdefault("epoch", 0)
+    best.setdefault("val_accuracy", -1.0)
+    best.setdefault("val_loss", math.inf)
+    best.setdefault("model", None)
+    return state
