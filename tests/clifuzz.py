@@ -152,9 +152,10 @@ ESCAPING_PATHS = ("/", "../..", "/tmp")  # only for dry runs: a real run there w
 
 def _names() -> tuple[str, ...]:
     names = {spec.name for spec in REGISTRY}
-    for spec in REGISTRY:
-        names.update(spec.components)
-        names.update(p.name for p in spec.parameters)
+    for spec in REGISTRY:  # any kind of spec: ODE components, PDE fields, parameters
+        for attribute in ("components", "fields", "unknowns"):
+            names.update(str(n) for n in getattr(spec, attribute, ()) or ())
+        names.update(getattr(p, "name", str(p)) for p in getattr(spec, "parameters", ()) or ())
     return tuple(sorted(names))
 
 
@@ -544,8 +545,29 @@ REAL_INTS = ("-1", "0", "1", "2", "3", "2147483648", "18446744073709551616", "-1
 valid value would only make the run long, which dry runs already cover)."""
 
 
+def _pde_base(command: Command) -> Optional[list[str]]:
+    """Tiny settings of the PDE family (recognised by its options: --points-x for solve, --nx for simulate;
+    identify reads the sandbox's pde-NAME.npz made by simulate)."""
+    flags = {p.flag for p in command.params}
+    name = command.path[-1]
+    time = ["--t-final", "0.1"] if "--t-final" in flags else []
+    if command.path[0] == "solve" and "--points-x" in flags:
+        return [*time, "--cells", "2", "--features", "20", "--points-x", "8", "--points-s", "8", "--out",
+                f"{SANDBOX}/cwd/runs"]
+    if command.path[0] == "simulate" and "--nx" in flags:
+        return ["--out", f"{SANDBOX}/cwd/sim.npz", "--nx", "16", *time]
+    if command.path[0] == "identify" and "--features" not in flags:
+        unknown = next(iter(getattr(REGISTRY.get(name), "ranges", {}) or {}), "x")
+        return ["--data", f"{SANDBOX}/pde-{name}.npz", "--unknown", unknown, "--max-iter", "3", "--out",
+                f"{SANDBOX}/cwd/runs"]
+    return None
+
+
 def real_base(command: Command) -> Optional[list[str]]:
     """The tiny settings of ``command`` (longest matching prefix of its words), or None."""
+    pde = _pde_base(command)
+    if pde is not None:
+        return pde
     for n in range(len(command.path), 0, -1):
         key = " ".join(command.path[:n])
         if key in REAL_BASES:
@@ -599,6 +621,12 @@ def build_real_sandbox(root: Path) -> Path:
             "run_surrogate_ok": ["surrogate", "train", "lorenz", "--model", "sindy", "--trajectories", "4",
                                  "--test-trajectories", "1", "--t-final", "1", "--no-reference-span", "--horizon",
                                  "0.5"]}
+    for command in command_tree():  # the PDE family: observations for identify
+        if command.path[0] == "simulate" and any(p.flag == "--nx" for p in command.params):
+            result = run_call([*command.path, "--out", str(root / f"pde-{command.path[1]}.npz"), "--nx", "16",
+                               "--t-final", "0.2"], root, 120.0)
+            if result.exit_code != 0:
+                raise RuntimeError(f"could not simulate {command.path[1]}: {result.stderr or result.stdout}")
     for name, args in made.items():
         out = root / f"made-{name}"
         result = run_call([*args, "--out", str(out)], root, 120.0)
