@@ -31,7 +31,7 @@ from torch import nn
 
 from pinn.choices import Backend, Schedule
 from pinn.errors import PinnError
-from pinn.optim import make_optimizer, make_scheduler, scheduler_step
+from pinn.optim import EpochLoop, make_optimizer, make_scheduler, scheduler_step
 from pinn.runs import save_checkpoint, to_json
 from pinn.vision.augment import augment
 from pinn.vision.config import ClassifyConfig
@@ -271,118 +271,151 @@ def make_trainer(cfg: ClassifyConfig, images: ImageSet, mean: list[float], std: 
     return TorchTrainer(cfg, images, mean, std, cluster, steps_per_epoch)
 
 
+@dataclass
+class _Fit:
+    """The training share of the images on the device, its batch size and steps per epoch."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    batch: int
+    steps: int
+
+
+def _split(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster) -> tuple[_Fit, torch.Tensor, torch.Tensor]:
+    """The training share on the device (uint8: even CIFAR-10 is 150 MB) and the validation images, labels."""
+    x_fit, y_fit, x_val, y_val = split_validation(images.x_train, images.y_train, cfg.val_fraction, cfg.seed)
+    if min(len(y_fit), cfg.batch_size) < cluster.world_size:
+        raise PinnError(f"a batch of {min(len(y_fit), cfg.batch_size)} images cannot be shared by "
+                        f"{cluster.world_size} processes: raise --batch-size")
+    batch = min(cfg.batch_size, len(y_fit))
+    return _Fit(x_fit.to(cluster.device), y_fit.to(cluster.device), batch, len(y_fit) // batch), x_val, y_val
+
+
+_COLUMNS = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}  {task.fields[ips]:.0f} img/s"),
+            TimeElapsedColumn())
+
+
+def _train_epoch(trainer: Trainer, fit: _Fit, cfg: ClassifyConfig, cluster: Cluster, epoch: int,
+                 progress: Progress, show: bool) -> tuple[torch.Tensor, float, float]:
+    """One epoch of steps over the shuffled training images (this process's share of each batch): returns
+    the global (sum of losses, correct, count) (3,), wall seconds and CPU seconds of this process."""
+    trainer.start_epoch(_epoch_seed(cfg.seed, epoch, cluster.rank))  # dropout draws
+    order = torch.randperm(len(fit.y), generator=torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch)))
+    order = order.to(cluster.device)
+    gen = torch.Generator(device=cluster.device).manual_seed(_epoch_seed(cfg.seed, epoch, cluster.rank) + 1)
+    task = progress.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=fit.steps, loss=math.nan, acc=0.0, ips=0.0)
+    loss_sum = torch.zeros((), device=cluster.device)  # sum of per-image losses on this process
+    correct = torch.zeros((), device=cluster.device, dtype=torch.long)
+    count = 0
+    trainer.model.train()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for step in range(fit.steps):
+        idx = order[step * fit.batch:(step + 1) * fit.batch][cluster.rank::cluster.world_size]
+        x = as_input(fit.x[idx], cluster.device)  # (b, C, H, W) in [0, 1]
+        y = fit.y[idx].to(cluster.device, non_blocking=True)
+        if cfg.augmentation.active:
+            x = augment(x, cfg.augmentation, gen)
+        loss, logits = trainer.step(x, y)
+        loss_sum += loss * len(y)
+        correct += (logits.argmax(1) == y).sum()
+        count += len(y)
+        if step % 10 == 0 or step == fit.steps - 1:
+            mean_loss = loss_sum.item() / count
+            # a single process may stop at once; under DDP all processes must finish the epoch together
+            if not math.isfinite(mean_loss) and not cluster.distributed:
+                break
+            if show:
+                rate = count * cluster.world_size / (time.perf_counter() - start)
+                progress.update(task, completed=step + 1, loss=mean_loss, acc=correct.item() / count, ips=rate)
+    sums = torch.tensor([loss_sum.item(), correct.item(), count], dtype=torch.float64)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    progress.remove_task(task)
+    return all_sum(sums, cluster), seconds, cpu_seconds
+
+
+def _epoch_record(epoch: int, totals: torch.Tensor, val: tuple[float, float], lr: float,
+                  seconds: float) -> dict[str, float]:
+    """The history row of epoch ``epoch`` (from 0) with the keys of HISTORY_KEYS."""
+    return {"epoch": epoch + 1, "train_loss": totals[0].item() / totals[2].item(),
+            "train_accuracy": totals[1].item() / totals[2].item(), "val_loss": val[0], "val_accuracy": val[1],
+            "lr": lr, "seconds": seconds, "images_per_second": totals[2].item() / seconds}
+
+
+def _save(run_dir: Path, trainer: Trainer, epochs_done: int, loop: EpochLoop, cfg: ClassifyConfig) -> None:
+    """Write the checkpoint after ``epochs_done`` epochs; its "best" records the best epoch, whose score in
+    ``loop`` is (-val_accuracy, val_loss)."""
+    best = {"epoch": loop.best_epoch, "val_accuracy": -loop.best_score[0], "val_loss": loop.best_score[1],
+            "model": loop.best_state}
+    save_checkpoint(run_dir / CHECKPOINT, {
+        "model": trainer.model.state_dict(), "optimizer": trainer.optimizer_state(), "epoch": epochs_done,
+        "history": loop.history, "best": best, "config": to_json(cfg)})
+
+
+def _print_epoch(console: Console, cfg: ClassifyConfig, record: dict[str, float]) -> None:
+    val = (f"  val loss {record['val_loss']:.4f} acc {record['val_accuracy']:.2%}"
+           if math.isfinite(record["val_accuracy"]) else "")
+    console.print(f"epoch {record['epoch']:>3}/{cfg.epochs}  train loss {record['train_loss']:.4f} "
+                  f"acc {record['train_accuracy']:.2%}{val}  lr {record['lr']:.2e}  "
+                  f"{record['images_per_second']:.0f} img/s  {record['seconds']:.1f} s", highlight=False)
+
+
 def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, run_dir: Path | None = None,
                      console: Console | None = None, resume: dict[str, Any] | None = None,
                      stop_on_divergence: bool = True) -> Outcome:
     """Train the model of ``cfg`` on ``images.x_train`` (less the validation share) with its backend.
 
     Writes ``run_dir/checkpoint.pt`` after every epoch (main process only, when run_dir is given);
-    ``resume`` is a loaded checkpoint to continue from. A non-finite loss ends training: with
+    ``resume`` is a loaded checkpoint to continue from. The best epoch is the one with the highest
+    validation accuracy (then the lowest validation loss); with ``cfg.patience`` its weights are kept and
+    training stops after ``patience`` epochs without a better one. A non-finite loss ends training: with
     ``stop_on_divergence`` it raises PinnError (the last good checkpoint stays), else the outcome is flagged.
     """
-    # --- set up: data split, backend (network, optimizer, schedule)
-    x_fit, y_fit, x_val, y_val = split_validation(images.x_train, images.y_train, cfg.val_fraction, cfg.seed)
-    if min(len(y_fit), cfg.batch_size) < cluster.world_size:
-        raise PinnError(f"a batch of {min(len(y_fit), cfg.batch_size)} images cannot be shared by "
-                        f"{cluster.world_size} processes: raise --batch-size")
-    x_fit, y_fit = x_fit.to(cluster.device), y_fit.to(cluster.device)  # uint8: even CIFAR-10 is 150 MB
+    # --- set up: data split, backend (network, optimizer, schedule), the epoch bookkeeping
+    fit, x_val, y_val = _split(cfg, images, cluster)
     torch.manual_seed(cfg.seed)
-    mean, std = channel_stats(x_fit)
-    batch = min(cfg.batch_size, len(y_fit))
-    steps = len(y_fit) // batch
-    trainer = make_trainer(cfg, images, mean, std, cluster, steps)
+    mean, std = channel_stats(fit.x)
+    trainer = make_trainer(cfg, images, mean, std, cluster, fit.steps)
     model = trainer.model
-    history: list[dict[str, float]] = []
     best = {"epoch": 0, "val_accuracy": -1.0, "val_loss": math.inf, "model": None}
+    history: list[dict[str, float]] = []
     if resume is not None:
-        history = list(resume["history"])[: resume["epoch"]]
-        best = dict(resume["best"])
+        history, best = list(resume["history"])[: resume["epoch"]], dict(resume["best"])
         trainer.resume(resume, history)
-    aug = cfg.augmentation
+    loop = EpochLoop(lambda: copy.deepcopy(model.state_dict()), model.load_state_dict, cfg.patience,
+                     keep_best=cfg.patience > 0, history=history, best_epoch=best["epoch"],
+                     best_score=(-best["val_accuracy"], best["val_loss"]), best_state=best["model"])
     show = console is not None and cluster.is_main
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}  {task.fields[ips]:.0f} img/s"),
-               TimeElapsedColumn())
-    train_seconds = sum(h["seconds"] for h in history)
-    train_cpu_seconds = 0.0
-    diverged = False
+    seconds = [sum(h["seconds"] for h in history), 0.0]  # wall and CPU seconds of the training steps
 
     # --- loop
-    with Progress(*columns, console=console, disable=not show, transient=True) as progress:
+    with Progress(*_COLUMNS, console=console, disable=not show, transient=True) as progress:
         for epoch in range(len(history), cfg.epochs):
-            trainer.start_epoch(_epoch_seed(cfg.seed, epoch, cluster.rank))  # dropout draws
-            order = torch.randperm(len(y_fit), generator=torch.Generator().manual_seed(_epoch_seed(cfg.seed, epoch)))
-            order = order.to(cluster.device)
-            gen = torch.Generator(device=cluster.device).manual_seed(_epoch_seed(cfg.seed, epoch, cluster.rank) + 1)
-            task = progress.add_task(f"epoch {epoch + 1}/{cfg.epochs}", total=steps, loss=math.nan, acc=0.0, ips=0.0)
-            loss_sum = torch.zeros((), device=cluster.device)  # sum of per-image losses on this process
-            correct = torch.zeros((), device=cluster.device, dtype=torch.long)
-            count = 0
-            model.train()
-            start, cpu_start = time.perf_counter(), time.process_time()
-            for step in range(steps):
-                idx = order[step * batch:(step + 1) * batch][cluster.rank::cluster.world_size]
-                x = as_input(x_fit[idx], cluster.device)  # (b, C, H, W) in [0, 1]
-                y = y_fit[idx].to(cluster.device, non_blocking=True)
-                if aug.active:
-                    x = augment(x, aug, gen)
-                loss, logits = trainer.step(x, y)
-                loss_sum += loss * len(y)
-                correct += (logits.argmax(1) == y).sum()
-                count += len(y)
-                if step % 10 == 0 or step == steps - 1:
-                    mean_loss = loss_sum.item() / count
-                    # a single process may stop at once; under DDP all processes must finish the epoch together
-                    if not math.isfinite(mean_loss) and not cluster.distributed:
-                        break
-                    if show:
-                        rate = count * cluster.world_size / (time.perf_counter() - start)
-                        progress.update(task, completed=step + 1, loss=mean_loss, acc=correct.item() / count,
-                                        ips=rate)
-            sums = torch.tensor([loss_sum.item(), correct.item(), count], dtype=torch.float64)
-            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-            progress.remove_task(task)
-            totals = all_sum(sums, cluster)
-            diverged = not math.isfinite(totals[0].item())
-            if diverged:
+            totals, wall, cpu = _train_epoch(trainer, fit, cfg, cluster, epoch, progress, show)
+            if not loop.finite(totals[0].item()):
                 if stop_on_divergence:
                     raise PinnError(f"training diverged (non-finite loss) in epoch {epoch + 1}: lower --lr "
                                     f"(now {cfg.lr:g}) or --l2; the checkpoint of the last good epoch is kept")
                 break
-            train_seconds += seconds
-            train_cpu_seconds += cpu_seconds
-            val_loss, val_acc = (score(predict_logits(model, x_val, cluster, cfg), y_val) if len(y_val)
-                                 else (math.nan, math.nan))
-            trainer.end_epoch(val_loss if math.isfinite(val_loss) else totals[0].item() / totals[2].item())
-            record = {"epoch": epoch + 1, "train_loss": totals[0].item() / totals[2].item(),
-                      "train_accuracy": totals[1].item() / totals[2].item(), "val_loss": val_loss,
-                      "val_accuracy": val_acc, "lr": trainer.lr, "seconds": seconds,
-                      "images_per_second": totals[2].item() / seconds}
-            history.append(record)
-            better = val_acc > best["val_accuracy"] or (val_acc == best["val_accuracy"] and val_loss < best["val_loss"])
-            if math.isfinite(val_acc) and better:
-                best = {"epoch": epoch + 1, "val_accuracy": val_acc, "val_loss": val_loss,
-                        "model": copy.deepcopy(model.state_dict()) if cfg.patience > 0 else None}
+            seconds = [seconds[0] + wall, seconds[1] + cpu]
+            val = score(predict_logits(model, x_val, cluster, cfg), y_val) if len(y_val) else (math.nan, math.nan)
+            trainer.end_epoch(val[0] if math.isfinite(val[0]) else totals[0].item() / totals[2].item())
+            record = _epoch_record(epoch, totals, val, trainer.lr, wall)
+            go_on = loop.end_epoch(epoch + 1, record, (-val[1], val[0]))
 
             # --- log and checkpoint
             if show:
-                val = f"  val loss {val_loss:.4f} acc {val_acc:.2%}" if math.isfinite(val_acc) else ""
-                console.print(f"epoch {epoch + 1:>3}/{cfg.epochs}  train loss {record['train_loss']:.4f} "
-                              f"acc {record['train_accuracy']:.2%}{val}  lr {record['lr']:.2e}  "
-                              f"{record['images_per_second']:.0f} img/s  {seconds:.1f} s", highlight=False)
+                _print_epoch(console, cfg, record)
             if run_dir is not None and cluster.is_main:
-                save_checkpoint(run_dir / CHECKPOINT, {
-                    "model": model.state_dict(), "optimizer": trainer.optimizer_state(), "epoch": epoch + 1,
-                    "history": history, "best": best, "config": to_json(cfg)})
-            if cfg.patience > 0 and math.isfinite(val_acc) and epoch + 1 - best["epoch"] >= cfg.patience:
+                _save(run_dir, trainer, epoch + 1, loop, cfg)
+            if not go_on:
                 if show:
-                    console.print(f"early stop: no better validation accuracy since epoch {best['epoch']}")
+                    console.print(f"early stop: no better validation accuracy since epoch {loop.best_epoch}")
                 break
 
-    if cfg.patience > 0 and best.get("model") is not None:
-        model.load_state_dict(best["model"])
-    best_epoch = best["epoch"] if best["epoch"] else len(history)
-    return Outcome(model, history, best_epoch, train_seconds, diverged, train_cpu_seconds)
+    loop.finish()
+    best_epoch = loop.best_epoch or len(loop.history)
+    return Outcome(model, loop.history, best_epoch, seconds[0], loop.stopped == "diverged", seconds[1])
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
