@@ -48,8 +48,7 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblem,
     agreement span and ``phase_seconds``), model-specific files (history.csv, equations.txt, selection.csv,
     tuning.csv) and figures. Returns (metrics, run folder). Every option is checked before any work starts.
     """
-    from pinn.surrogate.evaluate import ReferenceSet, evaluate
-    from pinn.surrogate.runs import estimate_lyapunov, surrogate_dataset
+    from pinn.surrogate.evaluate import ReferenceSet
 
     report = report or Reporter()
     config = config.resolved()
@@ -58,16 +57,7 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblem,
     replace(config, horizon=horizon).check_horizon(dt)
     if config.data is not None and not Path(config.data).is_file():
         raise PinnError(f"no data file at {config.data}")
-    data_config = _data_config(config, problem)
-    dim = len(problem.components)
-    with report.phase(f"simulating {data_config.n_traj + data_config.n_test} {problem.name} trajectories"):
-        dataset = surrogate_dataset(problem.rhs, dim, data_config, Path(config.data) if config.data else None)
-    lam = config.lyapunov if config.lyapunov is not None else float(problem.lyapunov)
-    lam_estimate = None
-    if config.estimate_lyapunov:
-        with report.phase("estimating the largest Lyapunov exponent"):
-            lam = lam_estimate = estimate_lyapunov(problem.rhs, problem.box, dim, dataset.config.dt)
-        report.message(f"largest Lyapunov exponent (Benettin): {lam:.4f}")
+    dataset, lam, lam_estimate = _trajectories(config, problem, report)
     with report.phase("reference rollouts and their agreement span (Taylor vs DOP853)"):
         reference = ReferenceSet.build(problem.rhs, dataset, horizon, integrator=config.integrator,
                                        span=config.reference_span)
@@ -85,6 +75,38 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblem,
                                         "observe": config.observe.value, "data": dataset.config, "horizon": horizon,
                                         "lyapunov": lam, "reference": reference.method, "options": config})
     fitted = fit_surrogate(config, observed, dataset, problem, folder, report)
+    summary = _evaluate_into(folder, config, problem, fitted, observed, reference, components,
+                             (lam, lam_estimate), report)
+    summary["phase_seconds"] = dict(report.seconds)
+    write_json(folder / "metrics.json", summary)
+    return summary, folder
+
+
+def _trajectories(config: SurrogateConfig, problem: SurrogateProblem, report: Reporter):
+    """(the simulated or loaded data set, the Lyapunov exponent used, its Benettin estimate or None)."""
+    from pinn.surrogate.runs import estimate_lyapunov, surrogate_dataset
+
+    data_config = _data_config(config, problem)
+    dim = len(problem.components)
+    with report.phase(f"simulating {data_config.n_traj + data_config.n_test} {problem.name} trajectories"):
+        dataset = surrogate_dataset(problem.rhs, dim, data_config, Path(config.data) if config.data else None)
+    lam = config.lyapunov if config.lyapunov is not None else float(problem.lyapunov)
+    lam_estimate = None
+    if config.estimate_lyapunov:
+        with report.phase("estimating the largest Lyapunov exponent"):
+            lam = lam_estimate = estimate_lyapunov(problem.rhs, problem.box, dim, dataset.config.dt)
+        report.message(f"largest Lyapunov exponent (Benettin): {lam:.4f}")
+    return dataset, lam, lam_estimate
+
+
+def _evaluate_into(folder: Path, config: SurrogateConfig, problem: SurrogateProblem, fitted: dict[str, Any],
+                   observed, reference, components: tuple[str, ...], lyapunov: tuple[float, Optional[float]],
+                   report: Reporter) -> dict[str, Any]:
+    """Evaluate the fitted stepper on the test trajectories, draw the figures; returns the metrics.
+    ``lyapunov``: (the exponent used to scale times, its Benettin estimate or None)."""
+    from pinn.surrogate.evaluate import evaluate
+
+    lam, lam_estimate = lyapunov
     stepper = fitted.pop("stepper")
     with report.phase("evaluating on the test trajectories"):
         evaluation = evaluate(stepper, observed, reference, lam if lam > 0 else 1.0)
@@ -100,9 +122,7 @@ def run_surrogate(config: SurrogateConfig, problem: SurrogateProblem,
 
         plot_evaluation(folder, evaluation, components[:3] if config.observe is Observation.state else components,
                         lam)
-    summary["phase_seconds"] = dict(report.seconds)
-    write_json(folder / "metrics.json", summary)
-    return summary, folder
+    return summary
 
 
 def fit_surrogate(config: SurrogateConfig, data, states_data, problem: SurrogateProblem, folder: Path,
