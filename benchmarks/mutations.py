@@ -42,6 +42,8 @@ MUTATIONS = (
     # right-hand sides
     Mutation("Lorenz: sign of -y in y'", "problems/lorenz.py", 'x * (p["rho"] - z) - y', 'x * (p["rho"] - z) + y',
              (T + "test_reference.py::test_lorenz_rhs_matches_the_equations_term_by_term",)),
+    Mutation("Lorenz: sigma (x - y), the notes' sign", "problems/lorenz.py", 'p["sigma"] * (y - x)',
+             'p["sigma"] * (x - y)', (T + "test_reference.py::test_lorenz_rhs_matches_the_equations_term_by_term",)),
     Mutation("Lorenz: sign of -beta z in z'", "problems/lorenz.py", 'x * y - p["beta"] * z', 'x * y + p["beta"] * z',
              (T + "test_reference.py::test_lorenz_rhs_matches_the_equations_term_by_term",)),
     Mutation("oscillator: damping 2 gamma v -> gamma v", "problems/oscillator.py",
@@ -69,6 +71,9 @@ MUTATIONS = (
     Mutation("PDE: residual rows weighted without the cell's time length", "pinn/pde/assembly.py",
              "weight = math.sqrt(cell.hx * cell.hs / xi.numel())", "weight = math.sqrt(cell.hx / xi.numel())",
              (T + "test_pde_solve.py",)),
+    Mutation("ODE: window error estimate 10x too small", "pinn/window_fit.py", "DEFECT_TO_ERROR = 10.0",
+             "DEFECT_TO_ERROR = 100.0",
+             (T + "test_marching.py::test_window_error_estimate_bounds_the_true_error_inside_each_window",)),
     # Fourier coefficients
     Mutation("Fourier: sine coefficients 2/T -> 1/T", "pinn/fourier.py",
              "g = np.array([2.0 / period * integral", "g = np.array([1.0 / period * integral",
@@ -103,6 +108,13 @@ MUTATIONS = (
     # training loops
     Mutation("NaN policy: the last finite parameters are not put back", "pinn/optim.py",
              "torch.nn.utils.vector_to_parameters(self.saved, self.params)", "pass", (T + "test_optim.py",)),
+    Mutation("weight decay: L-BFGS penalty lambda |w|^2", "pinn/optim.py", "return 0.5 * weight_decay * sum(",
+             "return weight_decay * sum(", (T + "test_optim.py",)),
+    Mutation("surrogate training returns the last weights, not the best", "pinn/surrogate/train.py",
+             "    loop.finish()\n    model.eval()", "    model.eval()", (T + "test_surrogate_train.py",)),
+    Mutation("epoch loops: a NaN loss does not stop training", "pinn/optim.py",
+             "        if not self.finite(*losses):\n            return False\n", "",
+             (T + "test_optim.py",)),
     Mutation("early stopping one epoch late", "pinn/optim.py", "epoch - self.best_epoch >= self.patience",
              "epoch - self.best_epoch > self.patience", (T + "test_optim.py", T + "test_surrogate_train.py")),
 )
@@ -130,7 +142,11 @@ def run_tests(tree: Path, tests: tuple[str, ...], timeout: float) -> tuple[bool,
     except subprocess.TimeoutExpired:
         return False, time.perf_counter() - start, f"timed out after {timeout:.0f} s"
     lines = [line for line in out.stdout.splitlines() if line.strip()]
-    return out.returncode == 0, time.perf_counter() - start, lines[-1] if lines else out.stderr[-200:]
+    said = lines[-1] if lines else out.stderr[-200:]
+    failed = [line.split()[1] for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    if failed:  # the first test that went red, without the tests/ folder
+        said = f"{failed[0].split(' ')[0].removeprefix('tests/')}: {said}"
+    return out.returncode == 0, time.perf_counter() - start, said
 
 
 def check_imports_come_from(tree: Path) -> None:

@@ -143,3 +143,13 @@ def test_epoch_loop_without_keep_best_leaves_the_last_state_and_honours_the_time
     loop = EpochLoop(lambda: dict(state), state.update, max_seconds=1e-9, keep_best=False)
     assert run_epochs(loop, state, [1.0, 0.5]) == 1
     assert (loop.stopped, loop.best_epoch, loop.best_state, state["w"]) == ("time-budget", 1, None, 1)
+
+
+@pytest.mark.parametrize("kind, steps, iters", [(Optimizer.gd, 400, 0), (Optimizer.lbfgs, 0, 40)])
+def test_weight_decay_means_the_same_penalty_for_every_optimizer(kind: Optimizer, steps: int, iters: int) -> None:
+    # (w - 1)^2 + (lambda / 2) w^2 has its minimum at w = 2 / (2 + lambda): 2/3 for lambda = 1, whether the
+    # decay is the optimizer's (gradient + lambda w) or L-BFGS's explicit penalty
+    w = torch.nn.Parameter(torch.tensor([3.0], dtype=torch.float64))
+    minimise([w], Phases(kind, 0.1, steps, lbfgs_iters=iters, weight_decay=1.0), lambda step: ((w - 1.0) ** 2).sum(),
+             lambda: ((w - 1.0) ** 2).sum(), dict, lambda *row: None)
+    assert float(w.detach()[0]) == pytest.approx(2.0 / 3.0, abs=1e-10)
