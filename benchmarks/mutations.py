@@ -108,7 +108,7 @@ MUTATIONS = (
     # training loops
     Mutation("NaN policy: the last finite parameters are not put back", "pinn/optim.py",
              "torch.nn.utils.vector_to_parameters(self.saved, self.params)", "pass", (T + "test_optim.py",)),
-    Mutation("weight decay: L-BFGS penalty lambda |w|^2", "pinn/optim.py", "return 0.5 * weight_decay * sum(",
+    Mutation("weight decay: L-BFGS penalty lambda sum w^2 (twice the optimizers')", "pinn/optim.py", "return 0.5 * weight_decay * sum(",
              "return weight_decay * sum(", (T + "test_optim.py",)),
     Mutation("surrogate training returns the last weights, not the best", "pinn/surrogate/train.py",
              "    loop.finish()\n    model.eval()", "    model.eval()", (T + "test_surrogate_train.py",)),
@@ -167,7 +167,7 @@ def write_results(rows: list[dict]) -> None:
              "| mutation | file | test | caught | seconds | pytest says |", "|---|---|---|---|---|---|"]
     for r in rows:
         tests = "<br>".join(t.removeprefix("tests/") for t in r["tests"])
-        lines.append(f"| {r['name']} | {r['path']} | {tests} | {'yes' if r['caught'] else '**no**'} | "
+        lines.append(f"| {r['name'].replace('|', '/')} | {r['path']} | {tests} | {'yes' if r['caught'] else '**no**'} | "
                      f"{r['seconds']:.1f} | {r['outcome'].replace('|', '/')} |")
     (RESULTS / "mutations.md").write_text("\n".join(lines) + "\n")
 
