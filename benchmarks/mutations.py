@@ -108,7 +108,8 @@ MUTATIONS = (
     # training loops
     Mutation("NaN policy: the last finite parameters are not put back", "pinn/optim.py",
              "torch.nn.utils.vector_to_parameters(self.saved, self.params)", "pass", (T + "test_optim.py",)),
-    Mutation("weight decay: L-BFGS penalty lambda sum w^2 (twice the optimizers')", "pinn/optim.py", "return 0.5 * weight_decay * sum(",
+    Mutation("weight decay: L-BFGS penalty lambda sum w^2 (twice the optimizers')", "pinn/optim.py",
+             "return 0.5 * weight_decay * sum(",
              "return weight_decay * sum(", (T + "test_optim.py",)),
     Mutation("surrogate training returns the last weights, not the best", "pinn/surrogate/train.py",
              "    loop.finish()\n    model.eval()", "    model.eval()", (T + "test_surrogate_train.py",)),
