@@ -162,14 +162,15 @@ def write_results(rows: list[dict]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "mutations.json").write_text(json.dumps(rows, indent=1))
     caught = sum(r["caught"] for r in rows)
-    lines = ["# Mutation run", "", f"`{' '.join(['.venv/bin/python', 'benchmarks/mutations.py'])}`: each mutation "
+    lines = ["# Mutation run", "", "`.venv/bin/python benchmarks/mutations.py`: each mutation "
              "applied alone to a copy of the tree; caught = the named tests fail (the unmutated copy passes them).",
              "", f"**{caught} of {len(rows)} caught.**", "",
              "| mutation | file | test | caught | seconds | pytest says |", "|---|---|---|---|---|---|"]
     for r in rows:
         tests = "<br>".join(t.removeprefix("tests/") for t in r["tests"])
-        lines.append(f"| {r['name'].replace('|', '/')} | {r['path']} | {tests} | {'yes' if r['caught'] else '**no**'} | "
-                     f"{r['seconds']:.1f} | {r['outcome'].replace('|', '/')} |")
+        mark = "yes" if r["caught"] else "**no**"
+        lines.append(f"| {r['name'].replace('|', '/')} | {r['path']} | {tests} | {mark} | {r['seconds']:.1f} | "
+                     f"{r['outcome'].replace('|', '/')} |")
     (RESULTS / "mutations.md").write_text("\n".join(lines) + "\n")
 
 
