@@ -7,10 +7,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from pinn.metrics import pointwise_relative_error, relative_l2, solution_metrics, time_to_threshold
-from pinn.runs import new_run_dir, read_csv, save_checkpoint, write_csv, write_json
+from pinn.errors import PinnError
+from pinn.runs import check_output_root, new_run_dir, read_csv, save_checkpoint, write_csv, write_json
 
 
 def test_relative_l2_of_a_known_perturbation() -> None:
@@ -58,3 +60,16 @@ def test_checkpoint_loads_with_weights_only(tmp_path: Path) -> None:
     save_checkpoint(tmp_path / "m.pt", {"state": {"w": torch.ones(2)}, "config": {"lr": 1e-3}})
     ckpt = torch.load(tmp_path / "m.pt", weights_only=True)
     assert ckpt["config"]["lr"] == 1e-3 and not (tmp_path / "m.pt.tmp").exists()
+
+
+@pytest.mark.parametrize("below", ["", "deeper/still"])
+def test_an_output_root_at_or_below_a_file_is_refused_before_any_work(tmp_path: Path, below: str) -> None:
+    blocker = tmp_path / "results.txt"
+    blocker.write_text("not a folder")
+    root = blocker / below if below else blocker
+    with pytest.raises(PinnError, match="results.txt is a file, not a folder; choose another --out"):
+        check_output_root(root)
+    with pytest.raises(PinnError, match="is a file, not a folder"):
+        new_run_dir(root, "lorenz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.txt"] and blocker.read_text() == "not a folder"
+    check_output_root(tmp_path / "new" / "folder")  # a folder that can be created is fine

@@ -8,6 +8,7 @@ import torch
 
 from pinn.reference import dop853, rk4
 from problems.lorenz import LORENZ
+from problems.van_der_pol import VAN_DER_POL
 from problems.oscillator import (
     OscillatorParams,
     cosine_drive,
@@ -30,6 +31,19 @@ def test_lorenz_rhs_matches_the_equations_term_by_term() -> None:
     assert np.allclose(f, expected, rtol=1e-15, atol=1e-12)
     at_defaults = LORENZ.problem().rhs(torch.zeros(1, 1), torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64))
     assert at_defaults[0].tolist() == pytest.approx([10.0, 28.0 - 3.0 - 2.0, 2.0 - 8.0])
+
+
+def test_van_der_pol_limit_cycle_has_the_known_period_and_amplitude() -> None:
+    # mu = 1: period 6.6632868593 and max |x| 2.0086198 on the limit cycle (Hairer, Norsett & Wanner, Solving
+    # ODEs I, Sec. I.16; Grasman 1987); the cycle attracts within ~20 time units from (2, 0)
+    problem = VAN_DER_POL.problem({"mu": 1.0}, t1=60.0)
+    t = np.linspace(0.0, 60.0, 60001)
+    x = dop853(problem.rhs, np.array(problem.u0), t)[:, 0]
+    late = t > 30.0
+    up = np.nonzero(late[1:] & (x[:-1] < 0) & (x[1:] >= 0))[0]
+    crossings = t[up] - x[up] * (t[up + 1] - t[up]) / (x[up + 1] - x[up])  # linear interpolation
+    assert np.diff(crossings).mean() == pytest.approx(6.6632868593, abs=1e-6)  # measured error 5e-9
+    assert np.abs(x[late]).max() == pytest.approx(2.0086198, abs=1e-6)  # measured error 6e-8 (grid step 1e-3)
 
 
 def test_rk4_is_fourth_order() -> None:

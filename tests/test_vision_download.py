@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from rich.console import Console
 from test_vision_data import cifar_binary_archive
 
@@ -107,6 +108,14 @@ def test_download_shows_progress_and_checks_md5(server, payload, tmp_path):
     assert len(server.requests) == 1
 
 
+def test_a_cached_file_that_fails_its_md5_is_downloaded_again(server, payload, tmp_path):
+    server.files["/a.bin"] = payload
+    download(server.url + "/a.bin", tmp_path / "a.bin", md5(payload))
+    (tmp_path / "a.bin").write_bytes(payload[:-1] + bytes([payload[-1] ^ 1]))  # one bit flipped on disk
+    path = download(server.url + "/a.bin", tmp_path / "a.bin", md5(payload))
+    assert path.read_bytes() == payload and len(server.requests) == 2
+
+
 def test_download_resumes_after_a_cut_connection_with_a_range_request(server, payload, tmp_path):
     server.files["/a.bin"] = payload
     server.cut_first.add("/a.bin")
@@ -193,6 +202,21 @@ def test_cifar10_is_downloaded_verified_extracted_and_loaded(server, tmp_path, m
     assert len(server.requests) == 2  # the cut, then the resumed request
     load_cifar10(url=server.url + "/cifar-10-binary.tar.gz", md5=md5(archive))  # cached: no download
     assert len(server.requests) == 2
+
+
+def test_a_corrupted_cached_cifar_archive_is_rechecked_and_downloaded_again(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("PINN_CACHE", str(tmp_path / "cache"))
+    cifar_binary_archive(tmp_path / "cifar-10-binary.tar.gz", np.random.default_rng(6), per_batch=2)
+    archive = (tmp_path / "cifar-10-binary.tar.gz").read_bytes()
+    server.files["/cifar-10-binary.tar.gz"] = archive
+    url = server.url + "/cifar-10-binary.tar.gz"
+    first = load_cifar10(url=url, md5=md5(archive))
+    cached = tmp_path / "cache" / "cifar10" / "cifar-10-binary.tar.gz"
+    cached.write_bytes(archive[: len(archive) // 2])  # the cached copy is damaged (a truncated copy, a bad disk)
+    again = load_cifar10(url=url, md5=md5(archive))
+    assert len(server.requests) == 2  # the md5 of the cached archive was checked and it was fetched again
+    assert cached.read_bytes() == archive
+    assert torch.equal(again.x_train, first.x_train) and torch.equal(again.y_test, first.y_test)
 
 
 def test_corrupt_cifar_download_leaves_no_archive_and_no_folder(server, tmp_path, monkeypatch):

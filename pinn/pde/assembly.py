@@ -224,8 +224,17 @@ class Patch:
     def rows(self, coef: torch.Tensor) -> tuple[list[tuple], float, list[float]]:
         """All weighted rows at ``coef``: (blocks, Jacobian, residual) triples, the total cost
         sum of squares, and each cell's weighted PDE-residual norm (its share of the integral of R^2)."""
-        out = []
-        cost = 0.0
+        out: list[tuple] = []
+        costs: list[float] = []  # summed in this order at the end
+        indicator = self._residual_rows(coef, out, costs)
+        if self.geometry.initial_rows:
+            self._initial_rows(coef, out, costs)
+        self._boundary_rows(coef, out, costs)
+        self._interface_rows(coef, out, costs)
+        return out, sum(costs), indicator
+
+    def _residual_rows(self, coef: torch.Tensor, out: list[tuple], costs: list[float]) -> list[float]:
+        """The PDE-residual rows of every cell; returns each cell's weighted residual norm."""
         res, parts = self.residual_and_partials(coef)
         indicator = []
         for k, cd in enumerate(self.cells):
@@ -234,36 +243,44 @@ class Patch:
             out.append(((k,), cd.weight * jac, cd.weight * r))
             share = float(cd.weight ** 2 * (r ** 2).sum())
             indicator.append(math.sqrt(share))
-            cost += share
+            costs.append(share)
+        return indicator
+
+    def _initial_rows(self, coef: torch.Tensor, out: list[tuple], costs: list[float]) -> None:
+        """u = u(x, t0), and u_t = u_t(x, t0) scaled by the block length, on the bottom edge of each cell."""
         geom = self.geometry
-        if geom.initial_rows:
-            bottom = self.edge_rows(Side.bottom)
-            for k, cd in enumerate(self.cells):
-                cell = geom.cells[k]
-                w = geom.initial_weight * math.sqrt(cell.hx / bottom.numel())
-                for j in range(geom.time_order):  # u = u(x, t0), and u_t = u_t(x, t0) scaled by the block length
-                    ws = w * cell.hs ** j
-                    val = self.value(k, (0, j), coef, bottom) - cd.initial[(0, j)]
-                    out.append(((k,), ws * cd.mats[(0, j)][bottom], ws * val))
-                    cost += float((ws * val).pow(2).sum())
+        bottom = self.edge_rows(Side.bottom)
+        for k, cd in enumerate(self.cells):
+            cell = geom.cells[k]
+            w = geom.initial_weight * math.sqrt(cell.hx / bottom.numel())
+            for j in range(geom.time_order):
+                ws = w * cell.hs ** j
+                val = self.value(k, (0, j), coef, bottom) - cd.initial[(0, j)]
+                out.append(((k,), ws * cd.mats[(0, j)][bottom], ws * val))
+                costs.append(float((ws * val).pow(2).sum()))
+
+    def _boundary_rows(self, coef: torch.Tensor, out: list[tuple], costs: list[float]) -> None:
+        """Dirichlet values and outward normal derivatives on the boundary edges."""
+        geom = self.geometry
         for e in geom.boundary:
             rows = self.edge_rows(e.side)
             cell = geom.cells[e.cell]
             h = cell.hs if e.side.axis == "x" else cell.hx
             w = self.boundary_weight * math.sqrt(h / rows.numel())
             cd = self.cells[e.cell]
-            a = cd.x[rows]
-            b = cd.s[rows]
-            g = boundary_value(e.condition.value, a, b)
+            g = boundary_value(e.condition.value, cd.x[rows], cd.s[rows])
             if isinstance(e.condition, Dirichlet):
                 order, sign = (0, 0), 1.0
             else:
                 order = (1, 0) if e.side.axis == "x" else (0, 1)
                 sign = e.side.outward_sign
             val = sign * self.value(e.cell, order, coef, rows) - g
-            jac = sign * cd.mats[order][rows]
-            out.append(((e.cell,), w * jac, w * val))
-            cost += float((w * val).pow(2).sum())
+            out.append(((e.cell,), w * (sign * cd.mats[order][rows]), w * val))
+            costs.append(float((w * val).pow(2).sum()))
+
+    def _interface_rows(self, coef: torch.Tensor, out: list[tuple], costs: list[float]) -> None:
+        """Continuity of u and of its normal derivative (scaled by the edge length) across interfaces."""
+        geom = self.geometry
         for itf in geom.interfaces:
             c1, c2 = geom.cells[itf.first], geom.cells[itf.second]
             if itf.axis == "x":
@@ -282,8 +299,7 @@ class Patch:
                     out.append(((itf.first,), ws * (j1 + j2), ws * val))
                 else:
                     out.append(((itf.first, itf.second), ws * torch.cat([j1, j2], dim=1), ws * val))
-                cost += float((ws * val).pow(2).sum())
-        return out, cost, indicator
+                costs.append(float((ws * val).pow(2).sum()))
 
     def step(self, rows: list[tuple], damping: float = 0.0) -> torch.Tensor:
         """The Gauss-Newton (Levenberg-Marquardt when ``damping`` > 0) step minimising ||J d + r||."""

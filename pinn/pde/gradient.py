@@ -41,9 +41,9 @@ from scipy.stats import qmc
 from torch import nn
 
 from pinn.choices import InitialCondition, Optimizer
-from pinn.errors import Diverged, PinnError
+from pinn.errors import PinnError
 from pinn.networks import MLP
-from pinn.optim import make_lbfgs, make_optimizer, make_scheduler, scheduler_step
+from pinn.optim import Phases, minimise
 from pinn.pde.config import PDEGradientConfig
 from pinn.pde.problem import Derivatives, Dirichlet, Field, Neumann, PDEProblem, Side, boundary_value
 from pinn.train import TrainState
@@ -329,87 +329,42 @@ class GradientSolution:
 def solve_gradient(problem: PDEProblem, cfg: PDEGradientConfig = PDEGradientConfig(),
                    dtype: torch.dtype = torch.float64, progress: Optional[Callable[[TrainState], None]] = None,
                    log_every: int = 100) -> GradientSolution:
-    """Train the PINN on ``problem``: set up, first-order loop, L-BFGS loop, in that order.
+    """Train the PINN on ``problem`` with :func:`pinn.optim.minimise`: a first-order phase on (mini-batches
+    of, optionally resampled) collocation points, then L-BFGS on the full set.
 
     Returns a :class:`GradientSolution` (history rows {step, loss, lr, phase, seconds}).
     Raises :class:`pinn.errors.Diverged` (a PinnError) holding the last finite network state when the loss
-    becomes NaN or infinite.
+    becomes NaN or infinite; the network keeps that state.
     """
     cfg.validate()
     used = problem.used_fields()
     opt_kind = Optimizer(cfg.optimizer)
     model = build_network(problem, cfg, dtype)
-    pts = _points(problem, model, cfg, cfg.seed, dtype)
+    points = {"sets": _points(problem, model, cfg, cfg.seed, dtype)}
     batch = cfg.batch_size or (256 if opt_kind.mini_batches else 0)
     gen = torch.Generator().manual_seed(cfg.seed)
-    first_order = 0 if opt_kind is Optimizer.lbfgs else cfg.epochs
-    lbfgs_iters = cfg.lbfgs_iters if opt_kind in (Optimizer.lbfgs, Optimizer.adam_lbfgs) else 0
-    total = first_order + lbfgs_iters
     history: list[dict] = []
-    last_good = {k: v.detach().clone() for k, v in model.state_dict().items()}
     start = time.perf_counter()
 
     def loss_at(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         r = pde_residual(problem, model, x, s, used)
-        return (r ** 2).mean() + _condition_loss(problem, model, pts, cfg)
+        return (r ** 2).mean() + _condition_loss(problem, model, points["sets"], cfg)
 
-    def check(step: int, loss: float, phase: str) -> None:
-        """Keep the current parameters as the last finite state, or restore that state and stop."""
-        nonlocal last_good
-        if not math.isfinite(loss):
-            model.load_state_dict(last_good)
-            raise Diverged(f"training diverged: the loss became {loss} at step {step} ({phase}); the network "
-                           "keeps its last finite state; try a smaller --lr", last_good, step)
-        last_good = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    def step_loss(step: int) -> torch.Tensor:
+        if cfg.resample_every and step % cfg.resample_every == 0:
+            points["sets"] = _points(problem, model, cfg, cfg.seed + step, dtype)
+        x, s = points["sets"].x, points["sets"].s
+        if batch and batch < x.shape[0]:
+            pick = torch.randperm(x.shape[0], generator=gen)[:batch]
+            x, s = x[pick], s[pick]
+        return loss_at(x, s)
 
-    def log(step: int, loss: float, lr: float, phase: str, force: bool = False) -> None:
-        if force or step % log_every == 0 or step == total:
-            history.append({"step": step, "loss": loss, "lr": lr, "phase": phase,
-                            "seconds": time.perf_counter() - start})
-            if progress is not None:
-                progress(TrainState(step, total, loss, lr, phase))
+    def log(step: int, total: int, loss: float, lr: float, phase: str) -> None:
+        history.append({"step": step, "loss": loss, "lr": lr, "phase": phase, "seconds": time.perf_counter() - start})
+        if progress is not None:
+            progress(TrainState(step, total, loss, lr, phase))
 
-    if first_order:
-        phase = opt_kind.value.split("+")[0]
-        opt = make_optimizer(opt_kind, model.parameters(), cfg.lr, cfg.weight_decay, cfg.momentum)
-        sched = make_scheduler(cfg.schedule, opt, first_order)
-        for step in range(1, first_order + 1):
-            if cfg.resample_every and step % cfg.resample_every == 0:
-                pts = _points(problem, model, cfg, cfg.seed + step, dtype)
-            x, s = pts.x, pts.s
-            if batch and batch < x.shape[0]:
-                pick = torch.randperm(x.shape[0], generator=gen)[:batch]
-                x, s = x[pick], s[pick]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_at(x, s)
-            loss.backward()
-            value = float(loss.detach())
-            check(step, value, phase)  # before the step: these parameters gave a finite loss
-            opt.step()
-            scheduler_step(sched, value)
-            log(step, value, opt.param_groups[0]["lr"], phase)
-
-    if lbfgs_iters:
-        chunk = 20
-        lbfgs = make_lbfgs(model.parameters(), lr=1.0, max_iter=chunk)
-
-        def closure() -> torch.Tensor:
-            lbfgs.zero_grad(set_to_none=True)
-            loss = loss_at(pts.x, pts.s)
-            if cfg.weight_decay:
-                loss = loss + 0.5 * cfg.weight_decay * sum((p ** 2).sum() for p in model.parameters())
-            loss.backward()
-            return loss
-
-        done, previous = 0, math.inf
-        while done < lbfgs_iters:
-            lbfgs.param_groups[0]["max_iter"] = min(chunk, lbfgs_iters - done)
-            lbfgs.step(closure)
-            done += lbfgs.param_groups[0]["max_iter"]
-            value = float(loss_at(pts.x, pts.s).detach())
-            check(first_order + done, value, "lbfgs")
-            log(first_order + done, value, 1.0, "lbfgs", force=True)
-            if value == previous:
-                break  # L-BFGS has stopped moving (its tolerances are met): more chunks repeat the same point
-            previous = value
+    phases = Phases(opt_kind, cfg.lr, cfg.epochs, cfg.lbfgs_iters, cfg.schedule, cfg.weight_decay, cfg.momentum)
+    minimise(list(model.parameters()), phases, step_loss, lambda: loss_at(points["sets"].x, points["sets"].s),
+             lambda: {k: v.detach().clone() for k, v in model.state_dict().items()}, log, log_every)
     return GradientSolution(problem, model, history, cfg, time.perf_counter() - start)

@@ -255,32 +255,42 @@ def forward_field(problem: PDEProblem, values: Mapping[str, float], obs: FieldOb
     return u
 
 
-def identify_pde(problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyConfig,
-                 progress: Optional[Callable[[str, int, dict], None]] = None) -> PDEIdentification:
-    """Estimate ``cfg.unknowns`` from ``obs`` (module docstring); ``progress(stage, k, values)`` reports
-    the scan and each Gauss-Newton iteration."""
-    cfg.validate(problem)
-    start = time.perf_counter()
-    names = tuple(cfg.unknowns)
-    mask = np.isfinite(obs.u)
-    data = obs.u[mask]
-    n, p = data.size, len(names)
-    if n <= p:
-        raise PinnError(f"{n} observed values cannot determine {p} unknowns")
-    solves = 0
+class _Misfit:
+    """theta = log of the unknowns -> U(theta) - data at the observed points, counting the forward solves."""
 
-    def field_at(theta: np.ndarray) -> np.ndarray:
-        nonlocal solves
-        solves += 1
-        return forward_field(problem, dict(zip(names, np.exp(theta).tolist())), obs, cfg.least_squares)[mask]
+    def __init__(self, problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyConfig) -> None:
+        self.problem, self.obs, self.cfg = problem, obs, cfg
+        self.names = tuple(cfg.unknowns)
+        self.mask = np.isfinite(obs.u)
+        self.data = obs.u[self.mask]
+        self.solves = 0
 
-    def cost(residual: np.ndarray) -> float:
-        return float(residual @ residual)
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        self.solves += 1
+        values = dict(zip(self.names, np.exp(theta).tolist()))
+        return forward_field(self.problem, values, self.obs, self.cfg.least_squares)[self.mask] - self.data
 
-    # starting point: the guesses, else the best of a log-spaced scan (one unknown at a time, others at start)
+    def jacobian(self, theta: np.ndarray, residual: np.ndarray) -> np.ndarray:
+        """Forward-difference d residual / d theta (n, p) with step ``cfg.fd_step`` in each log unknown."""
+        jac = np.empty((residual.size, theta.size))
+        for j in range(theta.size):
+            shifted = theta.copy()
+            shifted[j] += self.cfg.fd_step
+            jac[:, j] = (self(shifted) - residual) / self.cfg.fd_step
+        return jac
+
+
+def _cost(residual: np.ndarray) -> float:
+    return float(residual @ residual)
+
+
+def _starting_point(misfit: _Misfit, history: list[dict],
+                    progress: Optional[Callable[[str, int, dict], None]]) -> np.ndarray:
+    """log theta to start from: the guesses, else the best of a log-spaced scan of each unknown's range
+    (one unknown at a time, the others at their start)."""
+    cfg, names, n = misfit.cfg, misfit.names, misfit.data.size
     theta = np.array([math.log(cfg.guesses[k]) if k in cfg.guesses else
                       0.5 * (math.log(cfg.ranges[k][0]) + math.log(cfg.ranges[k][1])) for k in names])
-    history: list[dict] = []
     for j, name in enumerate(names):
         if name in cfg.guesses:
             continue
@@ -290,7 +300,7 @@ def identify_pde(problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyCo
             trial = theta.copy()
             trial[j] = math.log(value)
             try:
-                c = cost(field_at(trial) - data)
+                c = _cost(misfit(trial))
             except (PinnError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
                 c = math.inf  # the forward model fails at this value: not a candidate
             history.append({"stage": "scan", name: float(value), "misfit_rms": math.sqrt(c / n)})
@@ -300,44 +310,59 @@ def identify_pde(problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyCo
         if not math.isfinite(best[0]):
             raise PinnError(f"the forward solve failed over the whole range of {name}; give --guess {name}=...")
         theta[j] = best[1]
+    return theta
 
-    residual = field_at(theta) - data
-    jac = np.empty((n, p))
+
+def _gauss_newton(misfit: _Misfit, theta: np.ndarray, history: list[dict],
+                  progress: Optional[Callable[[str, int, dict], None]]) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Newton in log theta, each step halved while it raises the misfit; returns (theta, residual)."""
+    cfg, names, n = misfit.cfg, misfit.names, misfit.data.size
+    residual = misfit(theta)
     for it in range(1, cfg.max_iter + 1):
-        for j in range(p):
-            shifted = theta.copy()
-            shifted[j] += cfg.fd_step
-            jac[:, j] = (field_at(shifted) - data - residual) / cfg.fd_step
+        jac = misfit.jacobian(theta, residual)
         step = np.linalg.lstsq(jac, -residual, rcond=None)[0]
-        c0 = cost(residual)
-        for _ in range(8):  # halve the step while it raises the misfit
-            trial = field_at(theta + step) - data
-            if cost(trial) <= c0:
+        c0 = _cost(residual)
+        for _ in range(8):
+            trial = misfit(theta + step)
+            if _cost(trial) <= c0:
                 break
             step = step / 2
         else:
             break  # no descent along the Gauss-Newton direction: at the minimum to solver accuracy
         theta, residual = theta + step, trial
-        history.append({"stage": "gauss-newton", "iteration": it, **dict(zip(names, np.exp(theta).tolist())),
-                        "misfit_rms": math.sqrt(cost(residual) / n), "step": float(np.abs(step).max())})
+        estimate = dict(zip(names, np.exp(theta).tolist()))
+        history.append({"stage": "gauss-newton", "iteration": it, **estimate,
+                        "misfit_rms": math.sqrt(_cost(residual) / n), "step": float(np.abs(step).max())})
         if progress is not None:
-            progress("gauss-newton", it, dict(zip(names, np.exp(theta).tolist())))
+            progress("gauss-newton", it, estimate)
         if np.abs(step).max() < cfg.tol:
             break
+    return theta, residual
 
+
+def identify_pde(problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyConfig,
+                 progress: Optional[Callable[[str, int, dict], None]] = None) -> PDEIdentification:
+    """Estimate ``cfg.unknowns`` from ``obs`` (module docstring); ``progress(stage, k, values)`` reports
+    the scan and each Gauss-Newton iteration."""
+    cfg.validate(problem)
+    start = time.perf_counter()
+    misfit = _Misfit(problem, obs, cfg)
+    n, p = misfit.data.size, len(misfit.names)
+    if n <= p:
+        raise PinnError(f"{n} observed values cannot determine {p} unknowns")
+    history: list[dict] = []
+    theta = _starting_point(misfit, history, progress)
+    theta, residual = _gauss_newton(misfit, theta, history, progress)
     # covariance at the estimate: J with respect to theta itself (not log theta), noise from the residuals
     values = np.exp(theta)
-    for j in range(p):
-        shifted = theta.copy()
-        shifted[j] += cfg.fd_step
-        jac[:, j] = (field_at(shifted) - data - residual) / cfg.fd_step / values[j]
-    s2 = cost(residual) / (n - p)
+    jac = misfit.jacobian(theta, residual) / values
+    s2 = _cost(residual) / (n - p)
     cov = s2 * np.linalg.inv(jac.T @ jac)
     fitted = np.full(obs.u.shape, np.nan)
-    fitted[mask] = residual + data
-    rms = float(np.sqrt(np.mean(data ** 2)))
-    return PDEIdentification(names, values, np.sqrt(np.diag(cov)), cov, math.sqrt(s2), math.sqrt(s2) / rms,
-                             fitted, history, solves, time.perf_counter() - start)
+    fitted[misfit.mask] = residual + misfit.data
+    rms = float(np.sqrt(np.mean(misfit.data ** 2)))
+    return PDEIdentification(misfit.names, values, np.sqrt(np.diag(cov)), cov, math.sqrt(s2), math.sqrt(s2) / rms,
+                             fitted, history, misfit.solves, time.perf_counter() - start)
 
 
 def write_identify_run(run_dir: Path | str, problem: PDEProblem, obs: FieldObservations, cfg: PDEIdentifyConfig,

@@ -215,87 +215,23 @@ def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquares
     if problem.steady:
         raise PinnError(f"{problem.name} is steady: use solve_steady")
     cfg.validate()
-    used = problem.used_fields()
-    linear = problem.is_linear()
-    features = RandomFeatures(cfg.feature_spec)
-    T = problem.time
     edges = uniform_edges(problem, cfg)
-    solution = SpaceTimeSolution(problem, features, [], cfg)
-    cache: dict = {}
-    nodes = lobatto_nodes(cfg.points_x)
-    estimate = max(1, int(math.ceil(T.length / cfg.block - 1e-9)))
-    iv = problem.x_interval
-    # a periodic x: keep x = a inside a cell when splitting, unless the cells start with an interface there
-    seam = (iv.a, iv.length) if problem.periodic("x") and not np.isclose((edges[0] - iv.a) % iv.length, 0.0) \
-        else None
-
-    def cell_initial(edges: np.ndarray) -> list[dict]:
-        out = []
-        for k in range(len(edges) - 1):
-            x = torch.from_numpy(edges[k] + (nodes.numpy() + 1.0) * (edges[k + 1] - edges[k]) / 2.0)
-            anchor = np.full(x.shape, 0.5 * (edges[k] + edges[k + 1]))
-            out.append(solution.end_state(x, anchor, len(solution.blocks)))
-        return out
-
-    def solve_block(t0: float, t1: float, edges: np.ndarray, init: list[dict], coef: torch.Tensor) -> _Block:
-        """One block with residual-driven cell splitting."""
-        n = len(solution.blocks) + 1
-
-        def report(it: int, cost: float) -> None:
-            if progress is not None:
-                progress(SolveProgress(n, max(n, estimate), it, len(edges) - 1, math.sqrt(cost), t1))
-
-        patch = build_patch(problem, block_geometry(problem, edges, t0, t1, cfg), features, init, used,
-                            cfg.continuity_weight, cfg.boundary_weight, cfg.rcond, cache)
-        coef, iters, cost, indicator = gauss_newton(patch, coef, linear, cfg, report)
-        block = _Block(t0, t1, edges, init, patch, coef, iters, cost, 0)
-        while cfg.adapt and math.sqrt(block.cost) > cfg.adapt_tol:
-            finer = split_cells(block.edges, indicator, cfg, seam)
-            if finer is None:
-                break
-            # solve again on the split cells; keep the split only if the residual norm halves
-            init_f = cell_initial(finer)
-            patch_f = build_patch(problem, block_geometry(problem, finer, t0, t1, cfg), features, init_f, used,
-                                  cfg.continuity_weight, cfg.boundary_weight, cfg.rcond, cache)
-            c_f, it_f, cost_f, ind_f = gauss_newton(patch_f, refined_start(block.edges, finer, block.coef),
-                                                     linear, cfg, report)
-            if cost_f > 0.25 * block.cost:
-                break
-            block = _Block(t0, t1, finer, init_f, patch_f, c_f, it_f, cost_f, block.refinements + 1)
-            indicator = ind_f
-        return block
-
+    march = _March(problem, cfg, progress, edges)
+    T = problem.time
     t0, h = T.a, cfg.first_block or cfg.block
-    coef = torch.zeros(len(edges) - 1, features.size, dtype=torch.float64)
+    coef = torch.zeros(len(edges) - 1, march.features.size, dtype=torch.float64)
     carried: Optional[list[dict]] = None
-    failed_halving = 0.0  # residual norm at which halving a block last failed to pay off
-
-    def worth_halving(block: _Block, h: float, first: bool) -> bool:
-        r = math.sqrt(block.cost)
-        if not cfg.adapt or r <= cfg.adapt_tol or h / 2 < cfg.block * cfg.min_block:
-            return False
-        return not first or r > 10.0 * failed_halving
-
     while t0 < T.b - 1e-12 * T.length:
         start = time.process_time()
         h = min(h, T.b - t0)
         if T.b - (t0 + h) < 1e-9 * T.length:
             h = T.b - t0
-        init = carried if carried is not None else cell_initial(edges)
-        block = solve_block(t0, t0 + h, edges, init, coef)
-        first = True
-        # a residual the cells cannot remove (a singular start, a fast transient): try half the block
-        while worth_halving(block, h, first):
-            half = solve_block(t0, t0 + h / 2, block.edges, block.init, block.coef / 2)
-            if half.cost > 0.25 * block.cost:
-                failed_halving = math.sqrt(block.cost)
-                break
-            failed_halving = 0.0
-            block, h, first = half, h / 2, False
+        init = carried if carried is not None else march.cell_initial(edges)
+        block, h = march.solve_or_halve(t0, h, edges, init, coef)
         edges, coef = block.edges, block.coef
         fit = BlockFit(block.t0, block.t1, edges.copy(), coef.clone(), block.iterations, math.sqrt(block.cost),
                        time.process_time() - start, block.refinements)
-        solution.blocks.append(fit)
+        march.solution.blocks.append(fit)
         carried = _carry(block.patch, coef, problem.time_order)
         if not all(bool(torch.all(torch.isfinite(v))) for d in carried for v in d.values()):
             raise PinnError(f"the solution became NaN at t = {block.t1:.6g}: try a shorter --block")
@@ -306,7 +242,90 @@ def solve_space_time(problem: PDEProblem, cfg: LeastSquaresConfig = LeastSquares
             h = cfg.block
         else:
             h = min(2.0 * h, past, cfg.block - past)
-    return solution
+    return march.solution
+
+
+class _March:
+    """What stays fixed while :func:`solve_space_time` marches: the problem, features, the solution so far,
+    the cache of feature matrices, and when halving a block last failed."""
+
+    def __init__(self, problem: PDEProblem, cfg: LeastSquaresConfig, progress: Optional[Progress],
+                 edges: np.ndarray) -> None:
+        self.problem, self.cfg, self.progress = problem, cfg, progress
+        self.used = problem.used_fields()
+        self.linear = problem.is_linear()
+        self.features = RandomFeatures(cfg.feature_spec)
+        self.solution = SpaceTimeSolution(problem, self.features, [], cfg)
+        self.cache: dict = {}
+        self.nodes = lobatto_nodes(cfg.points_x)
+        self.estimate = max(1, int(math.ceil(problem.time.length / cfg.block - 1e-9)))
+        iv = problem.x_interval
+        # a periodic x: keep x = a inside a cell when splitting, unless the cells start with an interface there
+        self.seam = (iv.a, iv.length) if problem.periodic("x") and \
+            not np.isclose((edges[0] - iv.a) % iv.length, 0.0) else None
+        self.failed_halving = 0.0  # residual norm at which halving a block last failed to pay off
+
+    def cell_initial(self, edges: np.ndarray) -> list[dict]:
+        """The state carried into the next block at the x-nodes of each cell between ``edges``."""
+        out = []
+        for k in range(len(edges) - 1):
+            x = torch.from_numpy(edges[k] + (self.nodes.numpy() + 1.0) * (edges[k + 1] - edges[k]) / 2.0)
+            anchor = np.full(x.shape, 0.5 * (edges[k] + edges[k + 1]))
+            out.append(self.solution.end_state(x, anchor, len(self.solution.blocks)))
+        return out
+
+    def _fit(self, t0: float, t1: float, edges: np.ndarray, init: list[dict], coef: torch.Tensor, report
+             ) -> tuple[Patch, torch.Tensor, int, float, list[float]]:
+        cfg = self.cfg
+        patch = build_patch(self.problem, block_geometry(self.problem, edges, t0, t1, cfg), self.features, init,
+                            self.used, cfg.continuity_weight, cfg.boundary_weight, cfg.rcond, self.cache)
+        return (patch, *gauss_newton(patch, coef, self.linear, cfg, report))
+
+    def solve_block(self, t0: float, t1: float, edges: np.ndarray, init: list[dict], coef: torch.Tensor) -> _Block:
+        """One block with residual-driven cell splitting."""
+        cfg, n = self.cfg, len(self.solution.blocks) + 1
+
+        def report(it: int, cost: float) -> None:
+            if self.progress is not None:
+                self.progress(SolveProgress(n, max(n, self.estimate), it, len(edges) - 1, math.sqrt(cost), t1))
+
+        patch, coef, iters, cost, indicator = self._fit(t0, t1, edges, init, coef, report)
+        block = _Block(t0, t1, edges, init, patch, coef, iters, cost, 0)
+        while cfg.adapt and math.sqrt(block.cost) > cfg.adapt_tol:
+            finer = split_cells(block.edges, indicator, cfg, self.seam)
+            if finer is None:
+                break
+            # solve again on the split cells; keep the split only if the residual norm halves
+            init_f = self.cell_initial(finer)
+            patch_f, c_f, it_f, cost_f, ind_f = self._fit(t0, t1, finer, init_f,
+                                                          refined_start(block.edges, finer, block.coef), report)
+            if cost_f > 0.25 * block.cost:
+                break
+            block = _Block(t0, t1, finer, init_f, patch_f, c_f, it_f, cost_f, block.refinements + 1)
+            indicator = ind_f
+        return block
+
+    def _worth_halving(self, block: _Block, h: float, first: bool) -> bool:
+        r = math.sqrt(block.cost)
+        cfg = self.cfg
+        if not cfg.adapt or r <= cfg.adapt_tol or h / 2 < cfg.block * cfg.min_block:
+            return False
+        return not first or r > 10.0 * self.failed_halving
+
+    def solve_or_halve(self, t0: float, h: float, edges: np.ndarray, init: list[dict], coef: torch.Tensor
+                       ) -> tuple[_Block, float]:
+        """The block [t0, t0 + h], halved while a residual the cells cannot remove (a singular start, a fast
+        transient) falls fourfold by halving; returns the block and its length."""
+        block = self.solve_block(t0, t0 + h, edges, init, coef)
+        first = True
+        while self._worth_halving(block, h, first):
+            half = self.solve_block(t0, t0 + h / 2, block.edges, block.init, block.coef / 2)
+            if half.cost > 0.25 * block.cost:
+                self.failed_halving = math.sqrt(block.cost)
+                break
+            self.failed_halving = 0.0
+            block, h, first = half, h / 2, False
+        return block, h
 
 
 @dataclass

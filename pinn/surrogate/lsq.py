@@ -271,6 +271,41 @@ def candidate_models(model: LeastSquaresFlowMap, factor: OrthogonalFactor, count
     return out
 
 
+class _VariableProjection:
+    """The residual (I - P) Y of a random-feature map with the output layer eliminated, and Kaufman's
+    Jacobian, on inputs x (n, m) and targets (n, d) (see :func:`refine_hidden_layer`)."""
+
+    def __init__(self, x: np.ndarray, target: np.ndarray, tanh: bool) -> None:
+        self.x, self.target, self.tanh = x, target, tanh
+        self.xe = np.c_[x, np.ones(x.shape[0])]  # (n, m + 1): inputs and the bias's unit input
+
+    def evaluate(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pre-activations s (n, N), orthonormal basis q of the feature columns, output layer w, residual)."""
+        s = self.x @ a + b
+        act = np.tanh(s) if self.tanh else np.sin(s)
+        phi = np.c_[np.ones(self.x.shape[0]), self.x, act]
+        q, _ = np.linalg.qr(phi / np.linalg.norm(phi, axis=0))
+        w = np.linalg.lstsq(phi, self.target, rcond=None)[0]
+        return s, q, w, self.target - phi @ w
+
+    def jacobian(self, s: np.ndarray, q: np.ndarray, w: np.ndarray, resid: np.ndarray) -> np.ndarray:
+        """-(I - P) d(Phi W)/d(A, b) up to sign, flattened to (n d, (m + 1) N)."""
+        n, m_in = self.x.shape
+        deriv = 1 - np.tanh(s) ** 2 if self.tanh else np.cos(s)  # (n, N)
+        w_hidden = w[1 + m_in:]  # (N, d)
+        # d(Phi W)/d(theta) for theta = (A, b) stacked as (m + 1, N): (n, d, m + 1, N)
+        jac = np.einsum("ij,ik,jo->iokj", deriv, self.xe, w_hidden).reshape(n, -1)
+        jac -= q @ (q.T @ jac)  # (I - P) on the sample axis
+        return jac.reshape(n * self.target.shape[1], -1)
+
+    def damped_step(self, jac: np.ndarray, resid: np.ndarray, mu: float) -> np.ndarray:
+        """The Levenberg-Marquardt step with Marquardt's column scaling, as (m + 1, N) = (dA; db)."""
+        scale = np.sqrt(np.maximum(np.sum(jac ** 2, axis=0), 1e-300))
+        lhs = np.vstack((jac / scale, np.sqrt(mu) * np.eye(jac.shape[1])))
+        delta = np.linalg.lstsq(lhs, np.r_[resid.reshape(-1), np.zeros(jac.shape[1])], rcond=None)[0] / scale
+        return delta.reshape(self.x.shape[1] + 1, -1)
+
+
 def refine_hidden_layer(model: LeastSquaresFlowMap, u: np.ndarray, t: np.ndarray, u_next: np.ndarray,
                         iterations: int = 10, samples: int = 5000, seed: int = 0) -> list[float]:
     """Gauss-Newton (Levenberg-Marquardt) refinement of the hidden weights A and biases b of a random-feature
@@ -293,39 +328,19 @@ def refine_hidden_layer(model: LeastSquaresFlowMap, u: np.ndarray, t: np.ndarray
     with torch.no_grad():
         x = model.inputs(torch.as_tensor(u[pick]), torch.as_tensor(t[pick])).numpy()  # (n, m)
     target = ((u_next[pick] - u[pick]) / model.dt - model.rate_mean.numpy()) / model.rate_std.numpy()
-    m_in = x.shape[1]
+    projection = _VariableProjection(x, target, model.spec.kind is FeatureMap.tanh)
     weights, bias = model.weights.numpy().copy(), model.bias.numpy().copy()
-    xe = np.c_[x, np.ones(x.shape[0])]  # (n, m + 1): inputs and the bias's unit input
-
-    def evaluate_at(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        s = x @ a + b
-        act = np.tanh(s) if model.spec.kind is FeatureMap.tanh else np.sin(s)
-        phi = np.c_[np.ones(x.shape[0]), x, act]
-        q, _ = np.linalg.qr(phi / np.linalg.norm(phi, axis=0))
-        w = np.linalg.lstsq(phi, target, rcond=None)[0]
-        return s, q, w, target - phi @ w
-
-    s, q, w, resid = evaluate_at(weights, bias)
-    norms = [float(np.linalg.norm(resid))]
+    fit = projection.evaluate(weights, bias)
+    norms = [float(np.linalg.norm(fit[3]))]
     mu = 1e-3
     for _ in range(iterations):
-        deriv = 1 - np.tanh(s) ** 2 if model.spec.kind is FeatureMap.tanh else np.cos(s)  # (n, N)
-        w_hidden = w[1 + m_in:]  # (N, d)
-        # d(Phi W)/d(theta) for theta = (A, b) stacked as (m + 1, N): (n, d, m + 1, N)
-        jac = np.einsum("ij,ik,jo->iokj", deriv, xe, w_hidden).reshape(x.shape[0], -1)
-        jac -= q @ (q.T @ jac)  # (I - P) on the sample axis
-        jac = jac.reshape(x.shape[0] * target.shape[1], -1)
-        scale = np.sqrt(np.maximum(np.sum(jac ** 2, axis=0), 1e-300))
-        rhs = resid.reshape(-1)
+        jac = projection.jacobian(*fit)
         for _ in range(8):
-            lhs = np.vstack((jac / scale, np.sqrt(mu) * np.eye(jac.shape[1])))
-            delta = np.linalg.lstsq(lhs, np.r_[rhs, np.zeros(jac.shape[1])], rcond=None)[0] / scale
-            step = delta.reshape(m_in + 1, -1)
-            trial = evaluate_at(weights + step[:m_in], bias + step[m_in])
+            step = projection.damped_step(jac, fit[3], mu)
+            trial = projection.evaluate(weights + step[:-1], bias + step[-1])
             if np.linalg.norm(trial[3]) < norms[-1]:
-                weights, bias = weights + step[:m_in], bias + step[m_in]
-                s, q, w, resid = trial
-                norms.append(float(np.linalg.norm(resid)))
+                weights, bias, fit = weights + step[:-1], bias + step[-1], trial
+                norms.append(float(np.linalg.norm(fit[3])))
                 mu /= 3
                 break
             mu *= 4

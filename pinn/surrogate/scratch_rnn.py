@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import enum
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -30,10 +29,10 @@ import torch
 from pinn import scratch
 from pinn.choices import DType, Optimizer
 from pinn.errors import PinnError
-from pinn.optim import make_scheduler, scheduler_step
+from pinn.optim import EpochLoop, make_scheduler, scheduler_step
 from pinn.surrogate.data import Normaliser, TrajectoryData, windows
 from pinn.surrogate.models import ModelSpec, spec_from_json
-from pinn.surrogate.train import TrainConfig
+from pinn.surrogate.train import TrainConfig, batch_size
 
 
 class RecurrentCell(str, enum.Enum):
@@ -134,13 +133,6 @@ _OPTIMIZERS: dict[Optimizer, Callable[[list, TrainConfig], scratch.Optimizer]] =
 }
 
 
-def _batch_size(kind: Optimizer, config: TrainConfig, n: int) -> int:
-    """train_surrogate's rule: sgd and adam draw mini-batches (256 unless given), the gd family uses all."""
-    if kind.mini_batches or (kind in (Optimizer.adam, Optimizer.adamw) and 0 < config.batch_size < n):
-        return max(1, min(config.batch_size or 256, n))
-    return n
-
-
 def train_scratch_recurrent(data: TrajectoryData, spec: ModelSpec, config: TrainConfig,
                             cell: RecurrentCell = RecurrentCell.lstm,
                             on_epoch: Optional[Callable[[int, dict[str, float]], None]] = None) -> ScratchTrainResult:
@@ -163,56 +155,57 @@ def train_scratch_recurrent(data: TrajectoryData, spec: ModelSpec, config: Train
         hist, t, nxt = windows(data.subset(which), data.t, spec.window, stride)
         return model.inputs(hist, t), model.rate_targets(hist, nxt)
 
-    x, rho = tensors("train", config.stride)  # (n, w, d + 2k), (n, d)
+    train = tensors("train", config.stride)  # (n, w, d + 2k), (n, d)
     x_val, rho_val = tensors("val", config.val_stride)
-    n = x.shape[0]
-    batch = _batch_size(kind, config, n)
-    opt = _OPTIMIZERS[kind](net.parameters(), config)
-    penalty = scratch.L2Penalty(config.weight_decay / 2) if config.weight_decay > 0 else None
-    loss = scratch.MeanSquaredError()
-    lr_source = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)  # the shared schedule's lr
-    schedule = make_scheduler(config.schedule, lr_source, config.epochs)
-
-    result = ScratchTrainResult(model=model)
-    best_state = net.state_dict()
-    start = time.perf_counter()
-    stale = 0
+    steps = _ScratchSteps(net, config, train, rng)
+    loop = EpochLoop(net.state_dict, net.load_state_dict, config.patience, config.max_seconds)
     for epoch in range(1, config.epochs + 1):
-        net.train()
-        opt.lr = lr_source.param_groups[0]["lr"]
-        order = rng.permutation(n)
-        total = 0.0
-        for i in range(0, n, batch):
-            idx = order[i:i + batch]
-            value, _ = net.train_step(x[idx], rho[idx], loss, opt, penalty)
-            total += value * idx.size
-        train_loss = total / n
-        val_loss = loss.forward(net.predict(x_val, batch_size=8192), rho_val)
-        lr_source.step()  # no gradients: only tells the scheduler a step was taken
-        scheduler_step(schedule, val_loss)
-        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": opt.lr,
-               "seconds": time.perf_counter() - start}
-        result.history.append(row)
+        train_loss = steps.epoch()
+        val_loss = steps.loss.forward(net.predict(x_val, batch_size=8192), rho_val)
+        steps.end_epoch(val_loss)
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": steps.opt.lr,
+               "seconds": loop.elapsed()}
         if on_epoch is not None:
             on_epoch(epoch, row)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            result.stopped = "diverged"
+        if not loop.end_epoch(epoch, row, val_loss, losses=(train_loss, val_loss)):
             break
-        if val_loss < result.best_val:
-            result.best_val, result.best_epoch, stale = val_loss, epoch, 0
-            best_state = net.state_dict()
-        else:
-            stale += 1
-            if config.patience and stale >= config.patience:
-                result.stopped = "early-stopping"
-                break
-        if config.max_seconds and time.perf_counter() - start >= config.max_seconds:
-            result.stopped = "time-budget"
-            break
-    net.load_state_dict(best_state)
+    loop.finish()
     net.eval()
-    result.seconds = time.perf_counter() - start
-    return result
+    return ScratchTrainResult(model, loop.history, loop.best_epoch, loop.best_score[0], loop.elapsed(), loop.stopped)
+
+
+class _ScratchSteps:
+    """One epoch of shuffled mini-batch steps of the NumPy optimizer, with torch's learning-rate schedule."""
+
+    def __init__(self, net: scratch.Sequential, config: TrainConfig, train: tuple[np.ndarray, np.ndarray],
+                 rng: np.random.Generator) -> None:
+        self.net, self.rng = net, rng
+        self.x, self.rho = train
+        self.n = self.x.shape[0]
+        self.batch = batch_size(Optimizer(config.optimizer), config, self.n)
+        self.opt = _OPTIMIZERS[Optimizer(config.optimizer)](net.parameters(), config)
+        self.penalty = scratch.L2Penalty(config.weight_decay / 2) if config.weight_decay > 0 else None
+        self.loss = scratch.MeanSquaredError()
+        # the shared schedules are torch objects: a parameter-free torch optimizer carries the learning rate
+        self.lr_source = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
+        self.schedule = make_scheduler(config.schedule, self.lr_source, config.epochs)
+
+    def epoch(self) -> float:
+        """One pass over the shuffled training windows; returns the mean training loss."""
+        self.net.train()
+        self.opt.lr = self.lr_source.param_groups[0]["lr"]
+        order = self.rng.permutation(self.n)
+        total = 0.0
+        for i in range(0, self.n, self.batch):
+            idx = order[i:i + self.batch]
+            value, _ = self.net.train_step(self.x[idx], self.rho[idx], self.loss, self.opt, self.penalty)
+            total += value * idx.size
+        return total / self.n
+
+    def end_epoch(self, val_loss: float) -> None:
+        """Advance the schedule by one epoch."""
+        self.lr_source.step()  # no gradients: only tells the scheduler a step was taken
+        scheduler_step(self.schedule, val_loss)
 
 
 def checkpoint_state(model: ScratchRecurrentFlow) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -23,7 +22,7 @@ import torch
 
 from pinn.choices import Optimizer, Schedule
 from pinn.errors import PinnError
-from pinn.optim import make_optimizer, make_scheduler, scheduler_step
+from pinn.optim import EpochLoop, l2_penalty, make_lbfgs, make_optimizer, make_scheduler, scheduler_step
 from pinn.surrogate.data import TrajectoryData, flow_pairs, unrolled_windows, windows
 from pinn.surrogate.models import ModelSpec, Scaled, SurrogateKind, build_model
 
@@ -103,13 +102,6 @@ def training_tensors(data: TrajectoryData, spec: ModelSpec, which: str, stride: 
             torch.as_tensor(nxt, dtype=dtype))
 
 
-def _lbfgs(model: Scaled, config: TrainConfig) -> torch.optim.LBFGS:
-    """L-BFGS with a strong-Wolfe line search, ``lbfgs_iters`` iterations per step, ``lbfgs_history`` pairs."""
-    return torch.optim.LBFGS(list(model.parameters()), lr=1.0, max_iter=config.lbfgs_iters,
-                             history_size=config.lbfgs_history, tolerance_grad=1e-12, tolerance_change=1e-15,
-                             line_search_fn="strong_wolfe")
-
-
 def _loss(model: Scaled, hist: torch.Tensor, t: torch.Tensor, nxt: torch.Tensor) -> torch.Tensor:
     """Mean squared scaled one-step error; with targets (b, k, d) the mean over k free steps."""
     if nxt.ndim == 2:
@@ -140,6 +132,90 @@ def evaluate_loss(model: Scaled, tensors: tuple[torch.Tensor, ...], chunk: int =
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
+def batch_size(kind: Optimizer, config: TrainConfig, n: int) -> int:
+    """Samples per step out of ``n``: sgd draws mini-batches (256 unless ``config.batch_size`` is given), adam
+    and adamw when a batch size below n is given; the gd family, L-BFGS and everything else use all n."""
+    if kind.mini_batches or (kind in (Optimizer.adam, Optimizer.adamw, Optimizer.adam_lbfgs)
+                             and 0 < config.batch_size < n):
+        return max(1, min(config.batch_size or 256, n))
+    return n
+
+
+class _Optimisation:
+    """What each epoch of :func:`train_surrogate` does to the weights: shuffled mini-batch (or full-batch)
+    first-order steps, then, for lbfgs and adam+lbfgs, full-batch L-BFGS (module docstring)."""
+
+    def __init__(self, model: Scaled, config: TrainConfig, train: tuple[torch.Tensor, ...]) -> None:
+        self.model, self.config, self.train = model, config, train
+        self.kind = Optimizer(config.optimizer)
+        self.adam_epochs = (max(1, int(round(config.adam_fraction * config.epochs)))
+                            if self.kind is Optimizer.adam_lbfgs else 0)
+        self.sched = None
+        if self.kind is Optimizer.lbfgs:
+            self.opt = self._lbfgs()
+        else:
+            self.opt = make_optimizer(self.kind, model.parameters(), config.lr, config.weight_decay, config.momentum)
+            self.sched = make_scheduler(config.schedule, self.opt, self.adam_epochs or config.epochs)
+        self.n = train[0].shape[0]
+        self.batch = batch_size(self.kind, config, self.n)
+        self.generator = torch.Generator().manual_seed(config.seed)
+
+    def _lbfgs(self) -> torch.optim.LBFGS:
+        return make_lbfgs(self.model.parameters(), lr=1.0, max_iter=self.config.lbfgs_iters,
+                          history_size=self.config.lbfgs_history)
+
+    def lbfgs_phase(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (from 1) is an L-BFGS epoch."""
+        return self.kind is Optimizer.lbfgs or (self.kind is Optimizer.adam_lbfgs and epoch > self.adam_epochs)
+
+    @property
+    def lr(self) -> float:
+        return float(self.opt.param_groups[0]["lr"])
+
+    def epoch(self, epoch: int) -> float:
+        """Train one epoch; returns the training loss (the mean over the epoch's batches, or the loss after
+        the L-BFGS iterations)."""
+        self.model.train()
+        return self._lbfgs_epoch() if self.lbfgs_phase(epoch) else self._first_order_epoch()
+
+    def _lbfgs_epoch(self) -> float:
+        if not isinstance(self.opt, torch.optim.LBFGS):
+            self.opt, self.sched = self._lbfgs(), None
+        opt, model = self.opt, self.model
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = _loss(model, *self.train) + l2_penalty(model.parameters(), self.config.weight_decay)
+            loss.backward()
+            return loss
+
+        before = float(opt.step(closure).detach())
+        train_loss = float(closure().detach())
+        if train_loss > (1.0 - 1e-3) * before:
+            # stalled: the curvature pairs in L-BFGS's memory no longer describe the loss; start afresh
+            self.opt = self._lbfgs()
+        return train_loss
+
+    def _first_order_epoch(self) -> float:
+        n, batch, (hist_all, t_all, nxt_all) = self.n, self.batch, self.train
+        order = torch.randperm(n, generator=self.generator) if batch < n else None
+        total = 0.0
+        for i in range(0, n, batch):
+            idx = order[i:i + batch] if order is not None else slice(None)
+            self.opt.zero_grad()
+            hist = hist_all[idx]
+            loss = _loss(self.model, hist, t_all[idx], nxt_all[idx])
+            loss.backward()
+            self.opt.step()
+            total += float(loss.detach()) * hist.shape[0]
+        return total / n
+
+    def end_epoch(self, epoch: int, val_loss: float) -> None:
+        """Advance the learning-rate schedule (first-order epochs only)."""
+        if not self.lbfgs_phase(epoch):
+            scheduler_step(self.sched, val_loss)
+
+
 def train_surrogate(data: TrajectoryData, spec: ModelSpec, config: TrainConfig,
                     on_epoch: Optional[EpochCallback] = None, init: Optional[Scaled] = None) -> TrainResult:
     """Train the network ``spec`` on ``data``'s training trajectories (see the module docstring).
@@ -156,83 +232,22 @@ def train_surrogate(data: TrajectoryData, spec: ModelSpec, config: TrainConfig,
         model.load_state_dict(init.state_dict())
     train = training_tensors(data, spec, "train", config.stride, config.dense, config.unroll)
     val = training_tensors(data, spec, "val", config.val_stride, 0, config.unroll)
-    n = train[0].shape[0]
-    kind = Optimizer(config.optimizer)
-    adam_epochs = max(1, int(round(config.adam_fraction * config.epochs))) if kind is Optimizer.adam_lbfgs else 0
-    if kind is Optimizer.lbfgs:
-        opt = _lbfgs(model, config)
-    else:
-        opt = make_optimizer(kind, model.parameters(), config.lr, config.weight_decay, config.momentum)
-    sched = make_scheduler(config.schedule, opt, adam_epochs or config.epochs) if kind is not Optimizer.lbfgs else None
-    if kind.mini_batches or (kind in (Optimizer.adam, Optimizer.adamw, Optimizer.adam_lbfgs)
-                             and 0 < config.batch_size < n):
-        batch = max(1, min(config.batch_size or 256, n))
-    else:
-        batch = n
-    generator = torch.Generator().manual_seed(config.seed)
-
-    result = TrainResult(model=model)
-    best_state = copy.deepcopy(model.state_dict())
-    start = time.perf_counter()
-    stale = 0
+    steps = _Optimisation(model, config, train)
+    loop = EpochLoop(lambda: copy.deepcopy(model.state_dict()), model.load_state_dict, config.patience,
+                     config.max_seconds)
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        lbfgs_phase = kind is Optimizer.lbfgs or (kind is Optimizer.adam_lbfgs and epoch > adam_epochs)
-        if lbfgs_phase:
-            if not isinstance(opt, torch.optim.LBFGS):
-                opt, sched = _lbfgs(model, config), None
-
-            def closure() -> torch.Tensor:
-                opt.zero_grad()
-                loss = _loss(model, *train)
-                if config.weight_decay > 0:
-                    loss = loss + config.weight_decay * sum(p.pow(2).sum() for p in model.parameters())
-                loss.backward()
-                return loss
-
-            before = float(opt.step(closure).detach())
-            train_loss = float(closure().detach())
-            if train_loss > (1.0 - 1e-3) * before:
-                # stalled: the curvature pairs in L-BFGS's memory no longer describe the loss; start afresh
-                opt = _lbfgs(model, config)
-        else:
-            order = torch.randperm(n, generator=generator) if batch < n else None
-            total = 0.0
-            for i in range(0, n, batch):
-                idx = order[i:i + batch] if order is not None else slice(None)
-                opt.zero_grad()
-                hist = train[0][idx]
-                loss = _loss(model, hist, train[1][idx], train[2][idx])
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * hist.shape[0]
-            train_loss = total / n
+        train_loss = steps.epoch(epoch)
         val_loss = evaluate_loss(model, val)
-        if not lbfgs_phase:
-            scheduler_step(sched, val_loss)
-        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-               "lr": float(opt.param_groups[0]["lr"]), "seconds": time.perf_counter() - start}
-        result.history.append(row)
+        steps.end_epoch(epoch, val_loss)
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": steps.lr,
+               "seconds": loop.elapsed()}
         if on_epoch is not None:
             on_epoch(epoch, row)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            result.stopped = "diverged"
+        if not loop.end_epoch(epoch, row, val_loss, losses=(train_loss, val_loss)):
             break
-        if val_loss < result.best_val:
-            result.best_val, result.best_epoch, stale = val_loss, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            stale += 1
-            if config.patience and stale >= config.patience:
-                result.stopped = "early-stopping"
-                break
-        if config.max_seconds and time.perf_counter() - start >= config.max_seconds:
-            result.stopped = "time-budget"
-            break
-    model.load_state_dict(best_state)
+    loop.finish()
     model.eval()
-    result.seconds = time.perf_counter() - start
-    return result
+    return TrainResult(model, loop.history, loop.best_epoch, loop.best_score[0], loop.elapsed(), loop.stopped)
 
 
 def count_parameters(model: torch.nn.Module) -> int:
