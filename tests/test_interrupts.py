@@ -34,9 +34,10 @@ def test_ctrl_c_during_a_solve_exits_130_and_records_how_far_it_got(tmp_path: Pa
     (run_dir,) = folders(out)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert line.startswith("pinn: interrupted; ") and "metrics.json records" in line, line
-    assert metrics["status"] == "interrupted" and metrics["unit"] == "windows" and metrics["total"] == 600
-    assert 0 < metrics["done"] < 600 and metrics["at"].startswith("t=")
-    assert f"{metrics['done']} of 600 windows" in line
+    total = metrics["total"]  # error-controlled windows: the planned count at the time of the interrupt
+    assert metrics["status"] == "interrupted" and metrics["unit"] == "windows" and total >= 100
+    assert 0 < metrics["done"] < total and metrics["at"].startswith("t=")
+    assert f"{metrics['done']} of {total} windows" in line
 
 
 def test_ctrl_c_during_surrogate_training_keeps_the_data_set(tmp_path: Path) -> None:
@@ -84,7 +85,7 @@ def test_ctrl_c_during_a_sweep_keeps_finished_points_and_a_rerun_skips_them(tmp_
 
 def test_ctrl_c_to_the_process_group_of_a_parallel_sweep_is_one_line(tmp_path: Path) -> None:
     folder = tmp_path / "sweep"
-    running = start([*SWEEP, "--epochs", "200", "--jobs", "2", "--out", folder], tmp_path)
+    running = start([*SWEEP, "--epochs", "5000", "--jobs", "2", "--out", folder], tmp_path)
     running.wait_for(lambda: (folder / "reference.npz").is_file(), timeout=180)
     time.sleep(4.0)  # the two workers start (a few seconds each) and train their first points
     running.signal(signal.SIGINT, group=True)  # as a terminal's Ctrl-C: the workers get it too

@@ -442,6 +442,10 @@ def run_sweep_command(command: SweepCommand, problem: SurrogateProblem,
             removed = "the unfinished sweep folder was removed" if created and done == 0 else "finished points are kept"
             raise WriteError(f"{reason}; {removed}: free space or choose another --out") from None
         raise
-    with report.phase("writing the table and heat maps"):
-        written = summarise(folder, rows, config, command.heatmaps)
+    try:
+        with report.phase("writing the table and heat maps"):
+            written = summarise(folder, rows, config, command.heatmaps)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{folder / 'results.csv'} keeps all {len(rows)} points; run the same command again to "
+                          "write the table and heat maps") from None
     return rows, folder, written
