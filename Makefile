@@ -20,10 +20,10 @@ demo: $(STAMP)
 	$(BIN)/pinn solve lorenz --epochs 5000
 
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2
 
 test-all: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m ''
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 -m ''
 
 readme:
 	$(PYTHON) scripts/run_readme.py

@@ -71,6 +71,7 @@ def start(args: Sequence[str], cwd: Path, file_limit: Optional[int] = None) -> R
            "COLUMNS": "200", "PINN_DEBUG": ""}
 
     def limit() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a shell's background job ignores Ctrl-C; pinn must not
         if file_limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-PROFILES = {"default": {"dry": 300, "real": 16}, "slow": {"dry": 2500, "real": 150}}
+PROFILES = {"default": {"dry": 200, "real": 12}, "slow": {"dry": 2500, "real": 150}}
 PROFILE = os.environ.get("PINN_FUZZ_PROFILE", "default")
 for _name, _budget in PROFILES.items():
     settings.register_profile(f"pinn-fuzz-{_name}", max_examples=_budget["dry"], deadline=None, database=None,

@@ -58,6 +58,7 @@ def test_non_utf8_csv_is_refused(tmp_path: Path) -> None:
         read_csv(path)
 
 
+@pytest.mark.slow
 def test_a_million_row_observation_file_is_read_and_the_fit_estimated_before_any_work(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     t = np.arange(1_000_000) * 1e-3

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from subprocess_cli import one_error_line, start
 
@@ -65,6 +66,7 @@ SWEEP = ["sweep", "lorenz", "--width", "4", "8", "16", "32", "64", "--epochs", "
          "--test-trajectories", "1", "--t-final", "2", "--horizon", "1"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_sweep_keeps_finished_points_and_a_rerun_skips_them(tmp_path: Path) -> None:
     folder = tmp_path / "sweep"
     running = start([*SWEEP, "--out", folder], tmp_path)
@@ -83,6 +85,7 @@ def test_ctrl_c_during_a_sweep_keeps_finished_points_and_a_rerun_skips_them(tmp_
             assert float(after[key][column]) == float(row[column]), (key, column)
 
 
+@pytest.mark.slow
 def test_ctrl_c_to_the_process_group_of_a_parallel_sweep_is_one_line(tmp_path: Path) -> None:
     folder = tmp_path / "sweep"
     running = start([*SWEEP, "--epochs", "5000", "--jobs", "2", "--out", folder], tmp_path)

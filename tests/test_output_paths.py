@@ -33,6 +33,14 @@ TINY = {
 }
 """Each writing command at a size that runs in a second or two (the files it writes exceed 16 KB)."""
 
+SLOW = pytest.mark.slow
+
+
+def commands(*fast: str) -> list:
+    """Every writing command; those not in ``fast`` run only with the slow tests (each is a subprocess with
+    torch's import, a few seconds)."""
+    return [name if name in fast else pytest.param(name, marks=SLOW) for name in TINY]
+
 
 def out_args(name: str, folder: Path) -> list[str]:
     """--out for ``name``: a parent folder, the sweep folder itself, or simulate's file."""
@@ -81,7 +89,7 @@ def test_an_output_path_that_cannot_hold_the_run_is_one_line_and_creates_nothing
         assert snapshot(tmp_path) == before, kind
 
 
-@pytest.mark.parametrize("name", list(TINY))
+@pytest.mark.parametrize("name", commands("solve", "simulate"))
 def test_a_missing_output_folder_is_created(tmp_path: Path, name: str, observations: Path) -> None:
     root = tmp_path / "new" / "deeper"
     result = CliRunner().invoke(app, [*command(name, observations), *out_args(name, root)])
@@ -89,7 +97,7 @@ def test_a_missing_output_folder_is_created(tmp_path: Path, name: str, observati
     assert root.is_dir() and any(root.iterdir())
 
 
-@pytest.mark.parametrize("name", list(TINY))
+@pytest.mark.parametrize("name", commands("solve", "classify"))
 def test_a_full_disk_is_one_line_and_leaves_no_partial_run_folder(tmp_path: Path, name: str,
                                                                   observations: Path) -> None:
     out = tmp_path / "out"
@@ -111,7 +119,7 @@ def _unshare() -> list[str]:
     return ["unshare", "-m", "sh", "-c"]
 
 
-@pytest.mark.parametrize("name", ["solve", "classify", "surrogate"])
+@pytest.mark.parametrize("name", ["solve", pytest.param("classify", marks=SLOW), pytest.param("surrogate", marks=SLOW)])
 def test_a_tmpfs_that_fills_up_is_one_line_and_leaves_no_partial_run_folder(tmp_path: Path, name: str,
                                                                             observations: Path) -> None:
     prefix = _unshare()

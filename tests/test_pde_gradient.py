@@ -67,10 +67,10 @@ def relative_error(problem: PDEProblem, cfg: PDEGradientConfig) -> float:
 
 @pytest.mark.parametrize("make, constraints, limit", [
     (heat, InitialCondition.exact, 5e-3),        # measured 1.4e-3
-    (heat, InitialCondition.penalty, 2e-2),      # measured 4.3e-3
-    (advection, InitialCondition.exact, 2e-3),   # measured 2.8e-4 (periodic embedding)
+    pytest.param(heat, InitialCondition.penalty, 2e-2, marks=pytest.mark.slow),  # measured 4.3e-3
+    pytest.param(advection, InitialCondition.exact, 2e-3, marks=pytest.mark.slow),  # 2.8e-4 (periodic embedding)
     (wave, InitialCondition.exact, 3e-3),        # measured 3.4e-4 (second order in time)
-    (poisson, InitialCondition.exact, 2e-3),     # measured 1.6e-4 (steady, a Neumann side penalised)
+    pytest.param(poisson, InitialCondition.exact, 2e-3, marks=pytest.mark.slow),  # 1.6e-4 (a Neumann side penalised)
 ])
 def test_gradient_pinn_reaches_measured_error_on_reduced_problems(make, constraints, limit) -> None:
     err = relative_error(make(), PDEGradientConfig(**{**vars(SMALL), "constraints": constraints}))

@@ -91,11 +91,11 @@ def test_periodic_solution_is_periodic_to_round_off() -> None:
     sol = solve_space_time(problem, REDUCED["advection"][1])
     t = np.linspace(0, 0.1, 11)
     # the last double below 2 pi and 0: one cell covers both sides of x = 0 = 2 pi, so u, u_x, u_xx agree to the
-    # round-off of evaluating 100-term feature sums (measured 9e-12, 3e-12, 9e-13); an interface there joins
+    # round-off of evaluating 100-term feature sums (measured 9e-12 to 3.9e-11, 3e-12, 9e-13); an interface there joins
     # them only to the accuracy of the continuity rows (measured 2.4e-10, 2.6e-10, 5.9e-8)
     vals = sol.evaluate(np.array([0.0, np.nextafter(2 * math.pi, 0.0)]), t, ((0, 0), (1, 0), (2, 0)))
     for order, v in vals.items():
-        assert np.abs(v[:, 0] - v[:, 1]).max() < 3e-11 * max(1.0, np.abs(v).max()), order
+        assert np.abs(v[:, 0] - v[:, 1]).max() < 1e-10 * max(1.0, np.abs(v).max()), order
 
 
 def test_error_falls_as_features_grow() -> None:

@@ -148,6 +148,7 @@ def test_bad_input_is_one_line_and_exit_code_2(cli, tmp_path, case, digits_run, 
         assert not any((tmp_path / "cache" / "cifar10").iterdir())  # no half-extracted folder
 
 
+@pytest.mark.slow
 def test_torchrun_with_two_processes_completes_and_only_rank_0_writes(tmp_path):
     launcher = tmp_path / "pinn_entry.py"
     launcher.write_text("from cli.main import main\nmain()\n")
