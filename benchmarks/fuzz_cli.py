@@ -99,7 +99,8 @@ def summary(tally: clifuzz.Tally, seconds: float) -> dict:
             "hangs": tally.count("hang"), "silent_successes": tally.count("silent success"),
             "tracebacks": tally.count("traceback"),
             "other_failures": sum(v for k, v in tally.failures.items() if k not in known),
-            "failures": tally.failures, "examples": {k: [list(a), t] for k, (a, t) in tally.examples.items()}}
+            "failures": tally.failures, "examples": {k: [list(a), t] for k, (a, t) in tally.examples.items()},
+            "failing": tally.failing}
 
 
 def markdown(record: dict) -> str:

@@ -14,6 +14,7 @@ import typer
 from cli.console import console, metrics_table
 from cli.options import DRY_RUN_HELP, MultiValueCommand, PinnCommandGroup, generated_command, option, print_dry_run
 from pinn.choices import Activation, Backend, DType, Optimizer, Schedule
+from pinn.spec import ODESpec
 from pinn.surrogate.config import FeatureMap, FlowForm, Integrator, Observation, SurrogateKind
 
 app = typer.Typer(cls=PinnCommandGroup, help="Data-driven surrogates: learn u_t -> u_{t+dt} from trajectories "
@@ -99,7 +100,7 @@ def _train(problem: str, **options: Any) -> None:
 
     dry_run = options.pop("dry_run")
     config = SurrogateConfig(**options)
-    prob = REGISTRY.get(problem, purpose="surrogates").surrogate_problem()
+    prob = REGISTRY.get(problem, ODESpec, purpose="surrogates").surrogate_problem()
     if dry_run:
         from pinn.surrogate.budget import prepare_surrogate
 
@@ -139,7 +140,7 @@ def rollout(
 
     u0 = tuple(ic) if ic is not None else None
     config = RolloutConfig(run=str(run), ic=u0, t_final=t_final, problem=problem)
-    prob = REGISTRY.get(run_problem_name(run), purpose="surrogates").surrogate_problem()
+    prob = REGISTRY.get(run_problem_name(run), ODESpec, purpose="surrogates").surrogate_problem()
     if dry_run:
         print_dry_run(console, config, prepare_rollout(config, prob)[2])
         return

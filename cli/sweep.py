@@ -16,6 +16,7 @@ import typer
 from cli.console import console
 from cli.options import DRY_RUN_HELP, MultiValueCommand, ProblemGroup, generated_command, option, print_dry_run
 from pinn.choices import Activation, Optimizer, Schedule
+from pinn.spec import ODESpec
 from pinn.surrogate.config import FlowForm, SweepAxis, SweepCommand
 from problems import REGISTRY
 
@@ -81,11 +82,12 @@ def _command(name: str) -> Any:
 
         dry_run = o.pop("dry_run")
         command = sweep_command(name, o)
+        problem = REGISTRY.get(name, ODESpec, purpose="surrogates").surrogate_problem()
         if dry_run:
-            folder, config, _, estimate = prepare_sweep(command, REGISTRY.get(name).surrogate_problem())
+            folder, config, _, estimate = prepare_sweep(command, problem)
             print_dry_run(console, command, {"folder": str(folder), **estimate})
             return
-        rows, folder, written = run_sweep_command(command, REGISTRY.get(name).surrogate_problem(), RichReporter())
+        rows, folder, written = run_sweep_command(command, problem, RichReporter())
         console.print(f"{len(rows)} points in {folder / 'results.csv'}; table and figures: "
                       f"{', '.join(p.name for p in written)}", markup=False)
 

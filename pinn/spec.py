@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Se
 
 from pinn.errors import PinnError
 
+MAX_STATE = 1e15
+"""Largest initial state component accepted: the same bound as times; squares and products stay finite."""
+
 if TYPE_CHECKING:
     import torch
 
@@ -288,8 +291,9 @@ class ODESpec(_Parameters):
         if len(u0) != self.dim:
             raise PinnError(f"{self.name}: the initial state needs {self.dim} values ({' '.join(self.components)}), "
                             f"got {len(u0)}")
-        if not all(math.isfinite(v) for v in u0):
-            raise PinnError(f"{self.name}: the initial state must be finite, got {u0}")
+        if not all(math.isfinite(v) and abs(v) <= MAX_STATE for v in u0):
+            raise PinnError(f"{self.name}: the initial state must be finite and within {MAX_STATE:g} in size "
+                            f"(products of states must not overflow), got {u0}")
         return u0
 
     def problem(self, values: Optional[Mapping[str, Any]] = None, u0: Optional[Sequence[float]] = None,
@@ -394,8 +398,8 @@ class PDESpec(_Parameters):
                 raise PinnError(f"{self.name} is steady: it has no --t-final")
             return self.build(resolved)
         t1 = self.t1 if t1 is None else float(t1)
-        if not (math.isfinite(t1) and 0 < t1 <= 1e6):
-            raise PinnError(f"{self.name}: --t-final must lie in (0, 1e6], got {t1}")
+        if not (math.isfinite(t1) and 1e-6 <= t1 <= 1e6):
+            raise PinnError(f"{self.name}: --t-final must lie in [1e-6, 1e6], got {t1:g}")
         return self.build({**resolved, "t1": t1})
 
     def solver_settings(self, values: Optional[Mapping[str, Any]] = None) -> Any:

@@ -126,7 +126,10 @@ class WindowSolver:
             res = B.slope @ y - f
             if factor is None:
                 J = self._gauss_newton_matrix(state_jacobian_fd(self.rhs, t, u, f), half)
-                factor = (J, torch.linalg.cholesky(J.T @ J))
+                L, info = torch.linalg.cholesky_ex(J.T @ J)
+                if int(info) != 0:  # NaN or overflow in the Jacobian: the state left the range of floats
+                    return None, "the Gauss-Newton matrix is not positive definite"
+                factor = (J, L)
                 prev = math.inf
             J, L = factor
             step = torch.cholesky_solve(J.T @ res.T.reshape(-1, 1), L)
@@ -145,7 +148,7 @@ class WindowSolver:
             prev = size
         else:
             return None, f"the Gauss-Newton iteration did not converge in {max_iter} iterations"
-        return self._finish(a, b, u_a, y, it), ""
+        return self._finish(a, b, u_a, y, it)
 
     def _gauss_newton_matrix(self, G: torch.Tensor, half: float) -> torch.Tensor:
         """J[(k, q), (l, j)] = delta_kl U[q, j] - (h/2) G[q, k, l] E[q, j]: (d Q, d r), from G (Q, d, d)."""
@@ -153,8 +156,9 @@ class WindowSolver:
         return self.block_slope - half * (G.permute(1, 0, 2).unsqueeze(3) * self.basis.value[None, :, None, :]
                                           ).reshape(d * Q, d * r)
 
-    def _finish(self, a: float, b: float, u_a: torch.Tensor, y: torch.Tensor, iterations: int) -> WindowFit:
-        """Error estimate, sensitivity and end state of a converged fit."""
+    def _finish(self, a: float, b: float, u_a: torch.Tensor, y: torch.Tensor,
+                iterations: int) -> tuple[Optional[WindowFit], str]:
+        """Error estimate, sensitivity and end state of a converged fit (None and the reason if they fail)."""
         B, d = self.basis, self.d
         h = b - a
         half = 0.5 * h
@@ -167,9 +171,12 @@ class WindowSolver:
         u = u_a + half * (B.value @ y)
         G = state_jacobian_fd(self.rhs, t, u, self.rhs(t, u))
         J = self._gauss_newton_matrix(G, half)
-        dy = torch.cholesky_solve(J.T @ G.permute(1, 0, 2).reshape(-1, d), torch.linalg.cholesky(J.T @ J))
+        L, info = torch.linalg.cholesky_ex(J.T @ J)
+        if int(info) != 0:
+            return None, "the Gauss-Newton matrix at the fit is not positive definite"
+        dy = torch.cholesky_solve(J.T @ G.permute(1, 0, 2).reshape(-1, d), L)
         sensitivity = self.eye + half * torch.einsum("j,kjm->km", B.end, dy.reshape(d, self.r, d))
         mean_square = float(u.pow(2).sum(dim=1).mean())
         return WindowFit(a, b, u_a.clone(), B.to_coef @ y, iterations, defect_rms, u_a + half * (B.end @ y),
                          error=max(h * defect_rms / DEFECT_TO_ERROR, ROUNDOFF_FLOOR * math.sqrt(mean_square)),
-                         sensitivity=sensitivity, coords=y, mean_square=mean_square, net=self.net)
+                         sensitivity=sensitivity, coords=y, mean_square=mean_square, net=self.net), ""

@@ -83,7 +83,7 @@ SPEC = PDESpec(
     name="wave",
     title="the wave equation, two standing modes",
     equations="u_tt = c^2 u_xx",
-    parameters=(Parameter("c", 2.0, "Wave speed c (2, so u_tt = 4 u_xx).", 0.0, 1e3, strict=True,
+    parameters=(Parameter("c", 2.0, "Wave speed c (2, so u_tt = 4 u_xx).", 1e-3, 1e3,
                           plausible=(0.5, 4.0)),
                 Parameter("fast_amplitude", 0.5, "Amplitude of the fast mode sin(4 pi x) cos(4 c pi t).", -1e6, 1e6,
                           in_rhs=False)),

@@ -111,7 +111,8 @@ class LeastSquaresConfig:
             (self.block > 0 and math.isfinite(self.block), f"block must be a positive time, got {self.block}"),
             (self.cells >= 1 and self.cells_y >= 1, "cells and cells_y must be at least 1"),
             (self.features >= 1, f"features must be at least 1, got {self.features}"),
-            (math.isfinite(self.scale) and self.scale > 0, f"scale must be positive, got {self.scale}"),
+            (1e-3 <= self.scale <= 1e3, f"scale must lie in [1e-3, 1e3] (feature weights act on cell coordinates "
+                                        f"in [-1, 1]), got {self.scale:g}"),
             (self.points_x >= 2 and self.points_s >= 2, "points_x and points_s must be at least 2 (a grid of one "
                                                        "point has no interior)"),
             (self.max_iter >= 1, "max_iter must be at least 1"),

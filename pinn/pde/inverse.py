@@ -402,7 +402,8 @@ def run_pde_simulate(spec: Any, cfg: PDESimulateConfig, report: Optional[Reporte
     problem = spec.problem(cfg.values, cfg.t1)
     if not problem.steady and cfg.every > problem.time.length:
         raise PinnError(f"--every {cfg.every:g} exceeds the time interval [{problem.time.a:g}, {problem.time.b:g}]")
-    samples = cfg.nx * (math.floor(problem.second_interval.length / cfg.every) + 1)
+    times = problem.second_interval.length / cfg.every
+    samples = cfg.nx * (math.floor(times) + 1) if times <= MAX_OBSERVATIONS else math.inf  # inf: 1/every overflowed
     if samples > MAX_OBSERVATIONS:
         raise PinnError(f"{samples:.3g} samples is more than {MAX_OBSERVATIONS:.0e}; lower --nx or raise --every")
     out = Path(cfg.out)

@@ -82,7 +82,11 @@ def prepare_pde_solve(spec: Any, command: PDESolveCommand) -> tuple[Any, PDESolv
     if PDEMethod(cfg.method) is PDEMethod.least_squares:
         ls = settings
         cells = ls.cells * ls.cells_y if problem.steady else max(ls.cells, len(ls.edges) + 1)
-        blocks = 1 if problem.steady else math.ceil(problem.time.length / ls.block)
+        ratio = 1.0 if problem.steady else problem.time.length / ls.block
+        if not ratio <= 100_000:  # also catches an overflow to inf
+            raise PinnError(f"--block {ls.block:g} cuts t in [0, {problem.time.length:g}] into more than 100,000 "
+                            "blocks; use a longer --block")
+        blocks = math.ceil(ratio)
         unknowns = cells * ls.features
         rows = cells * ls.points_x * ls.points_s
         estimate = {"method": "least-squares", "blocks": blocks, "cells": cells, "features": ls.features,
@@ -104,15 +108,14 @@ def run_pde_solve(spec: Any, command: PDESolveCommand, report: Optional[Reporter
     """What ``pinn solve PDE`` does: validate, create the run folder, solve with progress (block, iteration,
     residual), write the run folder; metrics.json records the phase seconds."""
     from pinn.pde.solve import solve_pde
-    from pinn.runs import new_run_dir
+    from pinn.runs import run_folder
 
     report = report or Reporter()
     problem, cfg, estimate = prepare_pde_solve(spec, command)
-    run_dir = new_run_dir(command.out, problem.name)
-    write_json(run_dir / "config.json", {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
-    total = estimate.get("blocks") or estimate.get("steps")
-    unit = "blocks" if estimate["method"] == "least-squares" else "steps"
-    try:
+    with run_folder(command.out, problem.name) as run_dir:
+        write_json(run_dir / "config.json", {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
+        total = estimate.get("blocks") or estimate.get("steps")
+        unit = "blocks" if estimate["method"] == "least-squares" else "steps"
         with report.phase(f"solving {problem.name} ({estimate['method']}, {unit})", total) as update:
             def progress(p: Any) -> None:
                 if hasattr(p, "block"):
@@ -121,13 +124,16 @@ def run_pde_solve(spec: Any, command: PDESolveCommand, report: Optional[Reporter
                 else:
                     update(p.step, f"{p.phase} loss {p.loss:.2e}", p.total)
 
-            with torch_threads(1):  # block solves on a shared or busy machine: one thread is steadiest
-                result = solve_pde(problem, cfg, progress)
-    except PinnError as exc:
-        write_json(run_dir / "metrics.json", {"status": "failed", "error": str(exc)})
-        raise PinnError(f"{exc} (the run folder {run_dir} keeps config.json and metrics.json)") from None
-    with report.phase("writing the run folder"):
-        write_pde_run(run_dir, result, {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
-    write_json(run_dir / "metrics.json", {"status": "finished", "problem": problem.name, **result.metrics,
-                                          "phase_seconds": dict(report.seconds), "history": result.history})
+            try:
+                with torch_threads(1):  # block solves on a shared or busy machine: one thread is steadiest
+                    result = solve_pde(problem, cfg, progress)
+            except ValueError as exc:  # scipy's check of its input: NaN or inf reached a factorisation
+                if "inf" not in str(exc).lower() and "nan" not in str(exc).lower():
+                    raise
+                raise PinnError("the solve produced NaN or infinite values: try a shorter --block, more --cells or "
+                                "other constants") from None
+        with report.phase("writing the run folder"):
+            write_pde_run(run_dir, result, {"command": "solve", **to_json(command), "resolved": to_json(cfg)})
+        write_json(run_dir / "metrics.json", {"status": "finished", "problem": problem.name, **result.metrics,
+                                              "phase_seconds": dict(report.seconds), "history": result.history})
     return result, run_dir
