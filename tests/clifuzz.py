@@ -557,8 +557,8 @@ def _pde_base(command: Command) -> Optional[list[str]]:
     name = command.path[-1]
     time = ["--t-final", "0.1"] if "--t-final" in flags else []
     if command.path[0] == "solve" and "--points-x" in flags:
-        return [*time, "--cells", "2", "--features", "20", "--points-x", "8", "--points-s", "8", "--out",
-                f"{SANDBOX}/cwd/runs"]
+        return [*time, "--cells", "2", "--features", "20", "--points-x", "8", "--points-s", "8", "--epochs", "20",
+                "--lbfgs-iters", "5", "--points", "64", "--out", f"{SANDBOX}/cwd/runs"]  # tiny for --method gradient
     if command.path[0] == "simulate" and "--nx" in flags:
         return ["--out", f"{SANDBOX}/cwd/sim.npz", "--nx", "16", *time]
     if command.path[0] == "identify" and "--features" not in flags and name not in SLOW_PDE_IDENTIFY:
