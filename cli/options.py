@@ -17,7 +17,6 @@ import typer
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
-from pinn.runs import to_json
 from pinn.spec import ODESpec
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$", re.IGNORECASE)
@@ -184,6 +183,8 @@ def generated_command(params: list[inspect.Parameter], body: Callable[..., None]
 
 def print_dry_run(console: Any, config: Any, estimate: dict[str, Any]) -> None:
     """The resolved configuration and the work estimate, as the ``--dry-run`` of every command prints them."""
+    from pinn.runs import to_json  # numpy: not needed to parse options or show help
+
     console.print_json(json.dumps(to_json(config)))
     size = ", ".join(f"memory {v / 2 ** 20:.1f} MiB" if k == "memory_bytes" else f"{k.replace('_', ' ')} {_fmt(v)}"
                      for k, v in estimate.items())
