@@ -202,6 +202,7 @@ def test_lorenz_constants_from_x_alone() -> None:
     assert np.allclose(fit.u0, LORENZ.u0, rtol=1e-8)  # y(0), z(0) were never observed
 
 
+@pytest.mark.slow
 def test_oscillator_frequency_found_by_grid_from_x_alone() -> None:
     truth = {"gamma": 0.2, "omega0": 1.0, "omega": 1.3, "amplitude": 1.0}
     problem = OSCILLATOR.problem(truth, t1=20.0)

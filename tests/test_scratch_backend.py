@@ -178,6 +178,7 @@ def test_grid_search_runs_with_the_numpy_backend(cli, tmp_path):
     assert (run / "grid_test.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_compare_trains_both_backends_and_writes_one_table(cli, tmp_path):
     result, text = cli("compare", "digits", "--model", "notes-digits", "--epochs", "3", "--seeds", "0", "1",
                        "--out", tmp_path)

@@ -123,6 +123,7 @@ def test_reference_1_matches_dop853(wave, harmonics, gamma, omega0, x0, v0, t1) 
     assert problem.breakpoints == () and problem.params["harmonics"] == harmonics
 
 
+@pytest.mark.slow
 # reference 2: the true wave, piecewise closed form vs DOP853 restarted at every jump
 @pytest.mark.parametrize("wave, gamma, omega0, x0, v0, t1", [
     (NOTES_WAVE, 0.2, 1.0, 0.0, 0.0, 2.0),       # 20 jumps (the full [0, 20] has 200 and takes ~25 s)

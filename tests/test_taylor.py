@@ -50,6 +50,7 @@ def test_taylor_solves_a_driven_linear_oscillator_to_round_off() -> None:
     assert np.max(np.abs(u - exact)) < 1e-13  # measured 3e-15
 
 
+@pytest.mark.slow
 def test_lorenz_taylor_agrees_with_its_extended_precision_run() -> None:
     p = LORENZ.problem()
     t = np.linspace(0.0, 2.0, 5)
