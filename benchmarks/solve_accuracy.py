@@ -93,12 +93,11 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = default_rows()
     if "--skip-gradient" in sys.argv:
-        rows += [r for r in gradient_rows(fast_only=True)]
+        rows += gradient_rows(fast_only=True)
         old = json.loads((OUT / "solve_accuracy.json").read_text())
         stamp = "" if isinstance(old, dict) else " (carried over from the 2026-11-26 run)"
         old_rows = old.get("rows", []) if isinstance(old, dict) else old
-        rows += [{**r, "case": r["case"] + ("" if r["case"].endswith(")") and "carried" in r["case"] else stamp)}
-                 for r in old_rows if "gradient" in r["case"]]
+        rows += [{**r, "case": r["case"] + stamp} for r in old_rows if "gradient" in r["case"]]
     else:
         rows += gradient_rows()
     rows.append(demo_row())
