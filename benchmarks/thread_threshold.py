@@ -5,6 +5,9 @@ least-squares matrices J of m = 1.5 n rows and n columns, timed with 1 and with 
 which two threads become faster is what pinn.threads.SMALL_SYSTEM_ENTRIES should be.
 Part 2 (solve): the default `pinn solve lorenz` marching solve (pinn.solver.solve, Lorenz [0, 8]) with 1 thread
 and with torch's default thread count.
+Part 3 (control): work that has nothing to do with pinn or torch threads, a pure-Python loop and a
+single-threaded NumPy matrix product, timed the same way: how much this machine itself slows one thread
+down when the other core spins.
 Each part runs twice: as is, and with a busy-loop process (`python -c "while True: pass"`) started by this
 script and stopped at the end of the part, the situation of issue 13.
 
@@ -85,12 +88,36 @@ def solve_seconds(threads: int | None) -> float:
     return best_wall(lambda: solve(LORENZ.problem(), cfg), 3, budget_s=120.0)
 
 
+def python_loop() -> int:
+    total = 0
+    for i in range(2_000_000):
+        total += i * i
+    return total
+
+
+def numpy_matmul() -> float:
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    a = np.random.default_rng(0).normal(size=(400, 400))
+    b = a
+    with threadpool_limits(limits=1):
+        for _ in range(20):
+            b = a @ b / 20.0
+    return float(b[0, 0])
+
+
+CONTROLS = {"pure-Python loop (2e6 multiply-adds)": python_loop,
+            "NumPy 400 x 400 matrix products (one BLAS thread)": numpy_matmul}
+
+
 def main() -> None:
     default_threads = torch.get_num_threads()
     load = os.getloadavg()[0]
     print(f"cores {os.cpu_count()}, torch default threads {default_threads}, load average {load:.2f}", flush=True)
     kernel = []
     solves = []
+    controls = []
     for busy in (False, True):
         with busy_core(busy):
             for n in SIZES:
@@ -104,10 +131,14 @@ def main() -> None:
             row = {"busy": busy, "one_thread_s": one, "default_threads": default_threads, "default_threads_s": many}
             print(row, flush=True)
             solves.append(row)
+            for name, work in CONTROLS.items():
+                row = {"busy": busy, "work": name, "seconds": best_wall(work, 7)}
+                print(row, flush=True)
+                controls.append(row)
     torch.set_num_threads(default_threads)
     OUT.mkdir(exist_ok=True)
     (OUT / "thread_threshold.json").write_text(json.dumps({"load_average": load, "kernel": kernel,
-                                                          "solve": solves}, indent=2))
+                                                          "solve": solves, "control": controls}, indent=2))
     lines = [f"Load average at start {load:.2f} on {os.cpu_count()} cores (shared machine). Wall seconds, best of "
              "several runs. Busy = a `while True: pass` process running alongside.", "",
              "Kernel: J^T J, Cholesky and 4 solves for J of 1.5 n x n.", "",
@@ -120,6 +151,13 @@ def main() -> None:
               "| other core | 1 thread (s) | torch default threads | default threads (s) |", "|---|---|---|---|"]
     lines += [f"| {'busy' if r['busy'] else 'as is'} | {r['one_thread_s']:.3f} | {r['default_threads']} | "
               f"{r['default_threads_s']:.3f} |" for r in solves]
+    idle = {r["work"]: r["seconds"] for r in controls if not r["busy"]}
+    lines += ["", "Control (not pinn): single-threaded work, best of 7, beside the same spin loop:", "",
+              "| work | as is (s) | busy (s) | busy / as is |", "|---|---|---|---|"]
+    lines += [f"| {r['work']} | {idle[r['work']]:.4f} | {r['seconds']:.4f} | {r['seconds'] / idle[r['work']]:.2f} |"
+              for r in controls if r["busy"]]
+    one = {r["busy"]: r["one_thread_s"] for r in solves}
+    lines += ["", f"Default solve (1 thread) busy / as is: {one[True] / one[False]:.2f}."]
     (OUT / "thread_threshold.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -456,7 +456,7 @@ def _run_folders(root: Path) -> None:
         (root / name / "config.json").write_text(config)
     classify = {"dataset": "digits", "model": "notes-digits", "epochs": 1, "batch_size": 100, "optimizer": "sgd",
                 "lr": 0.1, "schedule": "constant", "val_fraction": 0.0, "device": "cpu", "amp": False}
-    crafted = pickle.dumps({"model": _Crafted(str(root / "PWNED"))})
+    crafted = pickle.dumps({"model": _Crafted(os.path.join("..", "PWNED"))})  # calls run in cwd/: lands in root
     for name, payload in (("run_classify_pickle", crafted), ("run_classify_shape", _torch_bytes(torch, {
             "model": {"1.weight": torch.zeros(1)}, "optimizer": {}, "epoch": 1, "history": [], "best": {}})),
             ("run_classify_keys", _torch_bytes(torch, {"model": "junk", "epoch": "x"}))):

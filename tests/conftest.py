@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy: one BLAS thread per worker, also without make
 
 import numpy as np
 import pytest

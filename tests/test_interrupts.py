@@ -118,6 +118,7 @@ def test_ctrl_c_during_classify_keeps_the_checkpoint_and_names_the_resume_comman
     assert state["epoch"] >= 2
 
 
+@pytest.mark.slow
 def test_sigkill_during_classify_then_resume_loses_at_most_the_running_epoch(tmp_path: Path) -> None:
     out = tmp_path / "runs"
     running = start([*CLASSIFY, "--epochs", "300", "--out", out], tmp_path)

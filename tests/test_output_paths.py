@@ -97,7 +97,7 @@ def test_a_missing_output_folder_is_created(tmp_path: Path, name: str, observati
     assert root.is_dir() and any(root.iterdir())
 
 
-@pytest.mark.parametrize("name", commands("solve", "classify"))
+@pytest.mark.parametrize("name", commands("solve"))
 def test_a_full_disk_is_one_line_and_leaves_no_partial_run_folder(tmp_path: Path, name: str,
                                                                   observations: Path) -> None:
     out = tmp_path / "out"

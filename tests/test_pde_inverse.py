@@ -108,6 +108,7 @@ def test_identify_run_folder_records_estimates_and_fit(tmp_path) -> None:
         assert np.allclose(fit["misfit"], result.fitted - obs.u)
 
 
+@pytest.mark.slow
 def test_burgers_viscosity_from_exact_data_within_1e_4() -> None:
     # reduced: t in [0, 0.5] (the front forms by t = 0.4), 64 x 11 data, a coarse forward model (misfit 4e-5)
     problem = burgers_problem(BurgersParams(t1=0.5))
