@@ -95,8 +95,8 @@ def activated(env: dict[str, str], cwd: Path, line: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in out.stdout.decode().split("\0") if "=" in item)
 
 
-def write_table(steps: list[Step], path: Path) -> None:
-    """The measured table, as markdown."""
+def write_table(steps: list[Step], path: Path, planned: int) -> None:
+    """The measured table, as markdown (saying so when the run stopped before the last of ``planned``)."""
     rows = ["| command | exit | seconds | longest silence (s) |", "|---|---|---|---|"]
     for s in steps:
         shown = s.line.replace("|", "\\|")
@@ -105,7 +105,9 @@ def write_table(steps: list[Step], path: Path) -> None:
     total = sum(s.seconds for s in steps)
     path.write_text("# make readme: every README command in a fresh clone\n\n" + "\n".join(rows) +
                     f"\n\nTotal {total:.0f} s for {sum(not s.skipped for s in steps)} commands "
-                    f"({sum(s.skipped for s in steps)} long ones skipped).\n")
+                    f"({sum(s.skipped for s in steps)} long ones skipped)." +
+                    ("" if len(steps) >= planned else f" Stopped after {len(steps)} of {planned} README commands.") +
+                    "\n")
 
 
 def main() -> int:
@@ -138,7 +140,7 @@ def main() -> int:
                 print(f"make readme: FAILED at: {line}", file=sys.stderr)
                 return 1
     finally:
-        write_table(steps, ROOT / "benchmarks" / "results" / "readme_run.md")
+        write_table(steps, ROOT / "benchmarks" / "results" / "readme_run.md", len(commands[: args.only or None]))
         if args.keep:
             print(f"clone kept in {clone}")
         else:
