@@ -89,8 +89,8 @@ def test_nan_given_to_any_float_option_is_counted_as_invalid() -> None:
 
 EXHAUSTIVE = {"float": ("nan",), "int": ("18446744073709551616",), "path": ("bad\x00name",)}
 """Values every float, whole-number and path option of every command is given once (in a dry run)."""
-EXHAUSTIVE_SLOW = {"float": ("-inf", "1e309"), "int": ("-18446744073709551616",), "path": ("/dev/null/x",)}
-"""More such values for ``make test-all``."""
+EXHAUSTIVE_SLOW = {"float": ("-inf",), "path": ("/dev/null/x",)}
+"""The rest of the values this test always gave, for ``make test-all``."""
 
 
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c.dry_run], ids=lambda c: c.name)
