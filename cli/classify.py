@@ -132,9 +132,12 @@ def _make_train_command(dataset: DatasetName):
               amp: Amp = True, data_dir: DataDir = None, out: Out = Path("runs"), resume: Resume = None,
               grid_lr: GridLr = None, grid_l2: GridL2 = None, backend: BackendOpt = None,
               dry_run: DryRunOpt = False) -> None:
+        from cli.console import loading
         from pinn.vision.config import default_config
-        from pinn.vision.experiment import classify, prepare_classify, resume_config
-        from pinn.vision.grid import check_grid, run_grid
+
+        with loading():
+            from pinn.vision.experiment import classify, prepare_classify, resume_config
+            from pinn.vision.grid import check_grid, run_grid
 
         no_aug = dict(shift=0, flip=False, cutout=0) if augment is False else {}
         if resume is not None:
@@ -183,10 +186,14 @@ for _dataset in DatasetName:
 
 
 @app.command("evaluate")
-def evaluate(run_dir: Annotated[Path, typer.Argument(help="Folder of an earlier 'pinn classify' run.")],
+def evaluate(run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR",
+                                                     help="Folder of an earlier 'pinn classify' run.")],
              data_dir: DataDir = None, dry_run: DryRunOpt = False) -> None:
     """Reload a run's checkpoint and report its test metrics (also written to evaluation.json)."""
-    from pinn.vision.experiment import evaluate_run, evaluation_inputs
+    from cli.console import loading
+
+    with loading():
+        from pinn.vision.experiment import evaluate_run, evaluation_inputs
 
     if dry_run:
         cfg, state, _ = evaluation_inputs(run_dir, data_dir)
@@ -197,7 +204,8 @@ def evaluate(run_dir: Annotated[Path, typer.Argument(help="Folder of an earlier 
 
 
 @app.command("compare", cls=SpreadListCommand)
-def compare(dataset: Annotated[DatasetName, typer.Argument(help="digits, fashion-mnist or cifar10.")],
+def compare(dataset: Annotated[DatasetName, typer.Argument(metavar="DATASET",
+                                                           help="digits, fashion-mnist or cifar10.")],
             model: Annotated[ModelName, typer.Option("--model", help="Architecture both backends build: "
                                                      f"{', '.join(NUMPY_MODELS)}.")] = ModelName.notes_digits, epochs: Epochs = None, batch_size: Batch = None,
             lr: Lr = None, l2: L2 = None,
@@ -211,10 +219,13 @@ def compare(dataset: Annotated[DatasetName, typer.Argument(help="digits, fashion
     tabulate accuracy, training time and their ratio."""
     import dataclasses
 
+    from cli.console import loading
     from pinn.choices import Backend
-    from pinn.vision.compare import check_seeds, compare_backends
     from pinn.vision.config import default_config
-    from pinn.vision.experiment import prepare_classify
+
+    with loading():
+        from pinn.vision.compare import check_seeds, compare_backends
+        from pinn.vision.experiment import prepare_classify
 
     cfg = default_config(dataset, model, epochs=epochs, batch_size=batch_size, lr=lr, l2=l2, split_seed=split_seed,
                          amp=amp, device="cpu", data_dir=str(data_dir) if data_dir else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -28,6 +29,17 @@ def progress_bar(description: str, total: int) -> Iterator[callable]:
             bar.update(task, completed=completed, total=total_now or total, status=status)
 
         yield update
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """A status line while a command imports its numerical libraries (torch alone takes about 2 s), so that
+    no command starts with a silent pause; nothing is shown once torch is loaded."""
+    if "torch" in sys.modules:
+        yield
+        return
+    with console.status("loading torch"):
+        yield
 
 
 class RichReporter(Reporter):

@@ -113,8 +113,10 @@ def _print_result(result: Any, run: Path, components: Sequence[str]) -> None:
 
 def run_identify_config(cfg: IdentifyConfig, dry_run: bool = False) -> None:
     """Validate, then (unless ``dry_run``) identify and print the estimates: what the command does."""
-    from cli.console import RichReporter
-    from pinn.inverse.identify import prepare_identify, run_identify
+    from cli.console import RichReporter, loading
+
+    with loading():
+        from pinn.inverse.identify import prepare_identify, run_identify
 
     spec = REGISTRY.get(cfg.problem)
     obs, estimate = prepare_identify(spec, cfg)
@@ -156,8 +158,10 @@ def _pde_command(spec: Any) -> Any:
     ]
 
     def body(**o: Any) -> None:
-        from cli.console import RichReporter
-        from pinn.pde.inverse import load_observations, run_pde_identify
+        from cli.console import RichReporter, loading
+
+        with loading():
+            from pinn.pde.inverse import load_observations, run_pde_identify
 
         command = PDEIdentifyCommand(problem=spec.name, data=o["data"], unknowns=tuple(o["unknown"] or ()),
                                      guesses=parse_assignments(o["guess"], "--guess"),

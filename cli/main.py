@@ -1,11 +1,13 @@
 """Entry point of the ``pinn`` command: joins one typer app per command and turns errors into one line.
 
-Importing the command modules builds the whole command tree from the problem registry without importing
-torch, scipy or matplotlib; each command imports the numerics it needs when it runs.
+The top-level group loads a command's module only when that command runs (``COMMANDS``), so ``pinn --help``
+imports neither the problem registry nor numpy, and ``pinn problems`` builds no other command. Loading a
+command module imports no torch, scipy or matplotlib; each command imports the numerics it needs when it runs.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -14,6 +16,7 @@ import typer
 
 from cli.console import err_console
 from cli.options import PinnCommandGroup
+from typer.core import TyperCommand
 from pinn.errors import PinnError
 
 
@@ -26,8 +29,58 @@ class Stopped(Exception):
         self.note = note
 
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "solve": ("cli.solve:app", "Solve a problem with a physics-informed network."),
+    "simulate": ("cli.simulate:app", "Reference data of a problem: trajectories (.npz) or noisy observations (.csv)."),
+    "identify": ("cli.identify:app", "Estimate unknown constants of an ODE from noisy, partial observations."),
+    "problems": ("cli.problems_cmd:problems", "List the registered problems: equations, parameters, sources."),
+    "fourier": ("cli.fourier:app", "Fourier series of periodic forcings: the notes' square wave."),
+    "classify": ("cli.classify:app", "Train CNN image classifiers (digits, Fashion-MNIST, CIFAR-10), evaluate runs."),
+    "surrogate": ("cli.surrogate:app", "Data-driven surrogates: learn u_t -> u_{t+dt} from trajectories, roll it out."),
+    "sweep": ("cli.sweep:app", "Grid studies of surrogate training (architecture, activation, optimizer, ...)."),
+    "rerun": ("cli.rerun:rerun", "Repeat a solve, identify or fourier run from its saved configuration."),
+}
+"""Each command: ``module:attribute`` of its typer app or command function, and the one-line summary that
+``pinn --help`` lists."""
+
+
+def load_command(name: str) -> Any:
+    """The click command ``name`` of :data:`COMMANDS`, built exactly as if it were registered on the top app."""
+    module, attribute = COMMANDS[name][0].split(":")
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer(add_completion=False)
+    holder.callback()(pinn)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    return typer.main.get_command(holder).commands[name]
+
+
 class PinnGroup(PinnCommandGroup):
-    """Top-level group: user errors become one line on stderr and exit code 2, never a traceback."""
+    """Top-level group: commands load on first use, and user errors become one line on stderr and exit code 2,
+    never a traceback."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            if self._listing:  # the help page needs only the summary line
+                return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][1])
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -81,25 +134,12 @@ def _internal_error(exc: BaseException) -> None:
     sys.exit(1)
 
 
-app = typer.Typer(cls=PinnGroup, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Physics-informed neural networks, surrogates and CNN classifiers.")
+app = typer.Typer(cls=PinnGroup, no_args_is_help=True, pretty_exceptions_enable=False)
 
 
-def _register() -> None:
-    from cli import classify, fourier, identify, problems_cmd, rerun, simulate, solve, surrogate, sweep
-
-    app.add_typer(solve.app, name="solve")
-    app.add_typer(simulate.app, name="simulate")
-    app.command("problems")(problems_cmd.problems)
-    app.add_typer(fourier.app, name="fourier")
-    app.add_typer(identify.app, name="identify")
-    app.add_typer(classify.app, name="classify")
-    app.add_typer(surrogate.app, name="surrogate")
-    app.add_typer(sweep.app, name="sweep")
-    app.command("rerun")(rerun.rerun)
-
-
-_register()
+@app.callback()
+def pinn() -> None:
+    """Physics-informed neural networks, surrogates and CNN classifiers."""
 
 
 def main() -> None:

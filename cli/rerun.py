@@ -13,7 +13,8 @@ from pinn.errors import PinnError
 
 
 def rerun(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder (its config.json says what was run).")],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR",
+                                            help="A run folder (its config.json says what was run).")],
     out: Annotated[Optional[Path], typer.Option("--out", help="Parent folder of the new run folder [default: the "
                                                 "one holding RUN_DIR].", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the saved config and stop.")] = False,

@@ -55,8 +55,10 @@ def _options(spec: ODESpec) -> list:
 
 def _command(spec: ODESpec) -> Any:
     def body(**o: Any) -> None:
-        from cli.console import RichReporter
-        from pinn.simulate import prepare_simulate, run_simulate
+        from cli.console import RichReporter, loading
+
+        with loading():
+            from pinn.simulate import prepare_simulate, run_simulate
 
         values = spec_values(spec, o)
         ic, dry_run = o.pop("ic"), o.pop("dry_run")
@@ -94,8 +96,10 @@ def _pde_command(spec: Any) -> Any:
     ]
 
     def body(**o: Any) -> None:
-        from cli.console import RichReporter
-        from pinn.pde.inverse import run_pde_simulate
+        from cli.console import RichReporter, loading
+
+        with loading():
+            from pinn.pde.inverse import run_pde_simulate
 
         values = spec_values(spec, o)
         cfg = PDESimulateConfig(problem=spec.name, out=o["out"], values=values, t1=o.get("t_final"), nx=o["nx"],

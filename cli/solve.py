@@ -114,8 +114,10 @@ def solve_command(spec: ODESpec, options: dict[str, Any]) -> SolveCommand:
 
 def execute(spec: ODESpec, command: SolveCommand, dry_run: bool = False) -> Optional[Path]:
     """Run (or only validate, with ``dry_run``) a solve and print its table; returns the run folder."""
-    from cli.console import RichReporter
-    from pinn.solver import prepare_solve, run_solve
+    from cli.console import RichReporter, loading
+
+    with loading():
+        from pinn.solver import prepare_solve, run_solve
 
     if dry_run:
         problem, cfg, estimate = prepare_solve(spec, command)
@@ -200,8 +202,10 @@ def pde_solve_command(spec: Any, o: dict[str, Any]) -> Any:
 
 def execute_pde(spec: Any, command: Any, dry_run: bool = False) -> Optional[Path]:
     """Run (or only validate) a PDE solve and print its table; returns the run folder."""
-    from cli.console import RichReporter
-    from pinn.pde.runs import prepare_pde_solve, run_pde_solve
+    from cli.console import RichReporter, loading
+
+    with loading():
+        from pinn.pde.runs import prepare_pde_solve, run_pde_solve
 
     if dry_run:
         problem, cfg, estimate = prepare_pde_solve(spec, command)

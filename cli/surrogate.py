@@ -93,10 +93,12 @@ TRAIN_OPTIONS = [
 
 
 def _train(problem: str, **options: Any) -> None:
-    from cli.console import RichReporter
+    from cli.console import RichReporter, loading
     from pinn.surrogate.config import SurrogateConfig
-    from pinn.surrogate.pipeline import run_surrogate, summary_rows
     from problems import REGISTRY
+
+    with loading():
+        from pinn.surrogate.pipeline import run_surrogate, summary_rows
 
     dry_run = options.pop("dry_run")
     config = SurrogateConfig(**options)
@@ -114,8 +116,9 @@ def _train(problem: str, **options: Any) -> None:
 
 
 _PROBLEM = inspect.Parameter("problem", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                             annotation=Annotated[str, typer.Argument(help="A problem with a surrogate set-up: "
-                                                                      "lorenz, oscillator, van-der-pol.")])
+                             annotation=Annotated[str, typer.Argument(
+                                 metavar="PROBLEM",
+                                 help="A problem with a surrogate set-up: lorenz, oscillator, van-der-pol.")])
 app.command("train", cls=MultiValueCommand)(generated_command(
     [_PROBLEM, *TRAIN_OPTIONS], _train, "Train a surrogate on simulated trajectories, evaluate it on unseen ones, "
     "save the run folder.", "train"))
@@ -123,7 +126,7 @@ app.command("train", cls=MultiValueCommand)(generated_command(
 
 @app.command(cls=MultiValueCommand)
 def rollout(
-    run: Annotated[Path, typer.Argument(help="A run folder made by `pinn surrogate train`.")],
+    run: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run folder made by `pinn surrogate train`.")],
     ic: Annotated[Optional[list[float]], typer.Option(metavar="U...", help="Initial state, all components after one "
                                                       "--ic: --ic 1 1 1 (default: the problem's).")] = None,
     t_final: Annotated[float, typer.Option("--t-final", help="Length of the rollout.")] = 20.0,
@@ -132,11 +135,13 @@ def rollout(
     dry_run: Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)] = False,
 ) -> None:
     """Run a trained surrogate freely from one initial state and compare it with the reference."""
-    from cli.console import RichReporter
+    from cli.console import RichReporter, loading
     from pinn.surrogate.config import RolloutConfig
-    from pinn.surrogate.pipeline import prepare_rollout, run_problem_name, run_rollout
     from pinn.surrogate.vpt import format_bounded
     from problems import REGISTRY
+
+    with loading():
+        from pinn.surrogate.pipeline import prepare_rollout, run_problem_name, run_rollout
 
     u0 = tuple(ic) if ic is not None else None
     config = RolloutConfig(run=str(run), ic=u0, t_final=t_final, problem=problem)

@@ -77,8 +77,10 @@ def sweep_command(name: str, o: dict[str, Any]) -> SweepCommand:
 
 def _command(name: str) -> Any:
     def body(**o: Any) -> None:
-        from cli.console import RichReporter
-        from pinn.surrogate.sweep import prepare_sweep, run_sweep_command
+        from cli.console import RichReporter, loading
+
+        with loading():
+            from pinn.surrogate.sweep import prepare_sweep, run_sweep_command
 
         dry_run = o.pop("dry_run")
         command = sweep_command(name, o)

@@ -40,6 +40,17 @@ class Step:
     exit_code: int = 0
     seconds: float = 0.0
     longest_silence: float = 0.0
+    silent_after: str = ""
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|[\r\x07]")
+
+
+def last_text(output: bytes, width: int = 48) -> str:
+    """The last visible text of a command's output so far (escape codes dropped), to say where it fell silent."""
+    lines = [ln.strip() for ln in ANSI.sub("\n", output[-4096:].decode(errors="replace")).splitlines()]
+    text = next((ln for ln in reversed(lines) if ln), "")
+    return "(start)" if not text else text if len(text) <= width else "..." + text[-width:]
 
 
 def readme_commands(text: str) -> list[str]:
@@ -59,10 +70,10 @@ def readme_commands(text: str) -> list[str]:
 
 
 def run_line(line: str, cwd: Path, env: dict[str, str], echo: bool = True) -> Step:
-    """Run one command under a pseudo-terminal; time it and its longest silence."""
+    """Run one command under a pseudo-terminal; time it, its longest silence and the output just before it."""
     master, slave = pty.openpty()
     start = last = time.perf_counter()
-    longest = 0.0
+    longest, where, output = 0.0, "", b""
     proc = subprocess.Popen(["bash", "-c", line], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=slave,
                             stderr=slave, close_fds=True)
     os.close(slave)
@@ -76,8 +87,10 @@ def run_line(line: str, cwd: Path, env: dict[str, str], echo: bool = True) -> St
                 chunk = b""
             if not chunk:
                 break
-            longest = max(longest, now - last)
+            if now - last > longest:
+                longest, where = now - last, last_text(output)
             last = now
+            output = (output + chunk)[-4096:]
             if echo:
                 sys.stdout.write(chunk.decode(errors="replace"))
                 sys.stdout.flush()
@@ -86,7 +99,9 @@ def run_line(line: str, cwd: Path, env: dict[str, str], echo: bool = True) -> St
     code = proc.wait()
     os.close(master)
     end = time.perf_counter()
-    return Step(line, False, code, end - start, max(longest, end - last))
+    if end - last > longest:
+        longest, where = end - last, last_text(output) + " (to the end)"
+    return Step(line, False, code, end - start, longest, where)
 
 
 def activated(env: dict[str, str], cwd: Path, line: str) -> dict[str, str]:
@@ -97,11 +112,12 @@ def activated(env: dict[str, str], cwd: Path, line: str) -> dict[str, str]:
 
 def write_table(steps: list[Step], path: Path, planned: int) -> None:
     """The measured table, as markdown (saying so when the run stopped before the last of ``planned``)."""
-    rows = ["| command | exit | seconds | longest silence (s) |", "|---|---|---|---|"]
+    rows = ["| command | exit | seconds | longest silence (s) | silent after |", "|---|---|---|---|---|"]
     for s in steps:
         shown = s.line.replace("|", "\\|")
-        rows.append(f"| `{shown}` | skipped (long) | - | - |" if s.skipped else
-                    f"| `{shown}` | {s.exit_code} | {s.seconds:.1f} | {s.longest_silence:.1f} |")
+        where = s.silent_after.replace("|", "\\|").replace("`", "'")
+        rows.append(f"| `{shown}` | skipped (long) | - | - | - |" if s.skipped else
+                    f"| `{shown}` | {s.exit_code} | {s.seconds:.1f} | {s.longest_silence:.1f} | {where} |")
     total = sum(s.seconds for s in steps)
     path.write_text("# make readme: every README command in a fresh clone\n\n" + "\n".join(rows) +
                     f"\n\nTotal {total:.0f} s for {sum(not s.skipped for s in steps)} commands "
@@ -135,7 +151,8 @@ def main() -> int:
                 continue
             step = run_line(line, clone, env)
             steps.append(step)
-            print(f"[exit {step.exit_code}, {step.seconds:.1f} s, longest silence {step.longest_silence:.1f} s]")
+            print(f"[exit {step.exit_code}, {step.seconds:.1f} s, longest silence {step.longest_silence:.1f} s "
+                  f"after {step.silent_after!r}]")
             if step.exit_code != 0:
                 print(f"make readme: FAILED at: {line}", file=sys.stderr)
                 return 1
