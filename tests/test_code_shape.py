@@ -35,10 +35,35 @@ def test_no_function_is_longer_than_sixty_lines() -> None:
     assert not long, long
 
 
-@pytest.mark.parametrize("module", ["problems", "cli.main"])
-def test_building_the_command_line_imports_no_numerics(module: str) -> None:
-    code = (f"import sys, {module}; heavy = [m for m in ('torch', 'scipy', 'matplotlib', 'sklearn', 'pysindy') "
-            "if m in sys.modules]; print(','.join(heavy))")
+HEAVY = ("torch", "scipy", "matplotlib", "sklearn", "pysindy")
+
+
+@pytest.mark.parametrize("setup", ["import problems", "import cli.main",
+                                   "from cli.main import COMMANDS, load_command; [load_command(n) for n in COMMANDS]"])
+def test_building_the_command_line_imports_no_numerics(setup: str) -> None:
+    code = f"import sys; {setup}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "", f"importing {module} loads {out.stdout.strip()}"
+    assert out.stdout.strip() == "", f"{setup} loads {out.stdout.strip()}"
+
+
+def modules_after(*args: str) -> set[str]:
+    """The modules loaded once ``pinn ARGS`` has finished (run in a fresh interpreter)."""
+    code = (f"import sys; sys.argv = ['pinn', *{list(args)!r}]; from cli.main import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('MODULES', ' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    (line,) = [ln for ln in out.stdout.splitlines() if ln.startswith("MODULES ")]
+    return set(line.split()[1:])
+
+
+def test_pinn_help_loads_no_command_and_no_numpy() -> None:
+    loaded = modules_after("--help")
+    assert not {m for m in loaded if m.split(".")[0] in ("numpy", "problems", *HEAVY)}, sorted(loaded)
+    assert not {m for m in loaded if m.startswith("cli.") and m not in ("cli.main", "cli.console", "cli.options")}
+
+
+def test_pinn_problems_builds_no_other_command() -> None:
+    loaded = modules_after("problems")
+    assert "problems.lorenz" in loaded and not {m for m in loaded if m.split(".")[0] in HEAVY}
+    assert {m for m in loaded if m.startswith("cli.")} == {"cli.main", "cli.console", "cli.options",
+                                                           "cli.problems_cmd"}
