@@ -10,10 +10,12 @@ ODESpec in a new module of problems/ (see problems/van_der_pol.py): that module 
 Run:  .venv/bin/python examples/custom_ode.py
 """
 
-import torch
+print("loading torch and pinn", flush=True)  # the imports take about 2 s; say so before they start
 
-from pinn import ODEProblem, SolveConfig, solve, write_run
-from pinn.runs import new_run_dir
+import torch  # noqa: E402
+
+from pinn import ODEProblem, SolveConfig, solve, write_run  # noqa: E402
+from pinn.runs import new_run_dir  # noqa: E402
 
 
 def lotka_volterra_rhs(t: torch.Tensor, u: torch.Tensor, a=1.1, b=0.4, c=0.4, d=0.1) -> torch.Tensor:
@@ -24,7 +26,10 @@ def lotka_volterra_rhs(t: torch.Tensor, u: torch.Tensor, a=1.1, b=0.4, c=0.4, d=
 
 problem = ODEProblem(name="lotka-volterra", rhs=lotka_volterra_rhs, u0=(10.0, 10.0), t0=0.0, t1=30.0,
                      components=("prey", "predators"), params={"a": 1.1, "b": 0.4, "c": 0.4, "d": 0.1})
-result = solve(problem, SolveConfig(tol=1e-10))  # windows chosen by error control
+print(f"solving {problem.name}: the reference first, then the windows")
+result = solve(problem, SolveConfig(tol=1e-10),  # windows chosen by error control
+               progress=lambda p: print(f"\rwindow {p.step} of {p.total}, {p.label}", end="", flush=True))
+print("\nwriting the run folder (solution.csv, figures)", flush=True)
 run = new_run_dir("runs", problem.name)
 write_run(run, result)
 m = result.metrics

@@ -7,11 +7,13 @@ with f chosen so that u = exp(-t) sin(pi x / 2) + t is the exact solution (to me
 Run:  .venv/bin/python examples/custom_pde.py
 """
 
-import math
+print("loading torch and pinn", flush=True)  # the imports take about 2 s; say so before they start
 
-import torch
+import math  # noqa: E402
 
-from pinn.pde import (
+import torch  # noqa: E402
+
+from pinn.pde import (  # noqa: E402
     Dirichlet,
     Interval,
     LeastSquaresConfig,
@@ -44,9 +46,11 @@ problem = PDEProblem(
 )
 
 settings = LeastSquaresConfig(block=0.1, cells=4, features=100)   # nonlinear: Gauss-Newton per block
+print(f"solving {problem.name} in blocks of {settings.block} time units", flush=True)
 result = solve_pde(problem, PDESolveConfig(least_squares=settings),
                    progress=lambda s: print(f"\rblock {s.block}/{s.blocks} iteration {s.iteration} "
-                                            f"residual {s.residual:.1e}", end=""))
+                                            f"residual {s.residual:.1e}", end="", flush=True))
 print(f"\nrelative L2 error {result.metrics['relative_l2']:.2e}, max abs error "
       f"{result.metrics['max_abs_error']:.2e}, {result.seconds:.1f} s")
+print("writing the run folder (solution, figures)", flush=True)
 print("run folder files:", [p.name for p in write_pde_run("runs/custom-pde", result)])
