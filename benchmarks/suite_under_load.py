@@ -94,6 +94,8 @@ def write(result: dict) -> None:
         "|---|---|",
         f"| make install (new .venv) | {result['install_seconds']:.0f} |",
         f"| make test, idle | {result['test_idle_seconds']:.0f} |",
+        f"| both: a fresh clone's first `make test`, idle | "
+        f"{result['install_seconds'] + result['test_idle_seconds']:.0f} |",
         f"| make test, two solve loops beside it | {result['test_loaded_seconds']:.0f} |",
         f"| square-wave solve alone (two runs) | {', '.join(f'{s:.1f}' for s in result['solve_alone_seconds'])} |",
         f"| square-wave solves beside the tests ({len(beside)} finished) | "
