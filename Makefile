@@ -8,11 +8,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-all readme install clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-
-$(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/python scripts/install.py
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) scripts/install.py $(VENV)
 	touch $(STAMP)
 
 install: $(STAMP)

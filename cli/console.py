@@ -39,6 +39,8 @@ def loading() -> Iterator[None]:
         yield
         return
     with console.status("loading torch"):
+        import torch  # noqa: F401  (some commands import it only later, inside their first phase)
+
         yield
 
 

@@ -1,16 +1,19 @@
-"""Install pinn with its dev extras into the running interpreter's environment (``make install`` calls it with
-``.venv/bin/python``), never silent for more than a second or two.
+"""Create the virtual environment and install pinn with its dev extras into it (``make install``), never
+silent for more than a second or two.
 
-pip is quiet for long stretches: resolving, and unpacking torch (tens of seconds on a fresh machine). This
-runs ``pip install -c constraints.txt -e '.[dev]'``, passes its lines through, and while pip says nothing
-keeps one status line alive with the seconds elapsed (on a terminal; in a log, a line every 15 s). Then it
-compiles the project's modules to bytecode, as pip does for the packages it installs, so the first ``pinn``
-command starts as fast as the later ones. Standard library only: it runs before anything is installed.
+    python3 scripts/install.py .venv
+
+Creating a venv (ensurepip) and pip itself are quiet for long stretches: resolving, and unpacking torch
+(tens of seconds on a fresh machine). This runs ``python -m venv`` when the folder has no interpreter yet,
+then ``pip install -c constraints.txt -e '.[dev]'`` with the venv's interpreter, passes their lines through,
+and while they say nothing keeps one status line alive with the seconds elapsed (on a terminal; in a log, a
+line every 15 s). Then it compiles the project's modules to bytecode, as pip does for the packages it
+installs, so the first ``pinn`` command starts as fast as the later ones. Standard library only: it runs
+before anything is installed.
 """
 
 from __future__ import annotations
 
-import compileall
 import subprocess
 import sys
 import threading
@@ -18,12 +21,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PIP = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-c", "constraints.txt", "-e", ".[dev]"]
-QUIET_AFTER = 1.0  # seconds without a pip line before the status line shows
+QUIET_AFTER = 1.0  # seconds without output before the status line shows
 
 
-def run_pip() -> int:
-    """Run pip, echoing its output; a heartbeat thread fills its silences. Returns pip's exit code."""
+def run_streaming(command: list[str], what: str) -> int:
+    """Run ``command`` in the project root, echoing its output; a heartbeat thread fills its silences with
+    ``what`` and the seconds elapsed. Returns the exit code."""
     start = time.perf_counter()
     last = [start]
     done = threading.Event()
@@ -37,17 +40,18 @@ def run_pip() -> int:
                 continue
             elapsed = time.perf_counter() - start
             if tty:
-                sys.stdout.write(f"\r  installing: {elapsed:.0f} s (pip is unpacking and linking packages)")
+                sys.stdout.write(f"\r  {what}: {elapsed:.0f} s")
                 shown = True
             elif quiet >= 15:
-                sys.stdout.write(f"  installing: {elapsed:.0f} s\n")
+                sys.stdout.write(f"  {what}: {elapsed:.0f} s\n")
                 last[0] = time.perf_counter()
             sys.stdout.flush()
         if shown:
             sys.stdout.write("\r\x1b[K")
 
-    print("$ " + " ".join(PIP[2:]), flush=True)
-    proc = subprocess.Popen(PIP, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    print("$ " + " ".join(command), flush=True)
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            bufsize=1)
     watcher = threading.Thread(target=heartbeat, daemon=True)
     watcher.start()
     assert proc.stdout is not None
@@ -58,17 +62,23 @@ def run_pip() -> int:
     code = proc.wait()
     done.set()
     watcher.join()
-    print(f"pip finished in {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"{what}: done in {time.perf_counter() - start:.0f} s", flush=True)
     return code
 
 
 def main() -> int:
-    code = run_pip()
-    if code != 0:
-        print(f"make install: pip failed (exit {code}); see its message above", file=sys.stderr)
-        return code
-    for package in ("pinn", "cli", "problems"):
-        compileall.compile_dir(ROOT / package, quiet=1)
+    venv = ROOT / (sys.argv[1] if len(sys.argv) > 1 else ".venv")
+    python = venv / "bin" / "python"
+    steps = [([sys.executable, "-m", "venv", str(venv)], "creating the virtual environment")] if not python.exists() \
+        else []
+    steps += [([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-c", "constraints.txt", "-e",
+                ".[dev]"], "installing pinn and its dependencies (pip)"),
+              ([str(python), "-m", "compileall", "-q", "pinn", "cli", "problems"], "compiling pinn to bytecode")]
+    for command, what in steps:
+        code = run_streaming(command, what)
+        if code != 0:
+            print(f"make install: {what} failed (exit {code}); see the message above", file=sys.stderr)
+            return code
     return 0
 
 

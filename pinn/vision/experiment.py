@@ -159,6 +159,11 @@ def write_figures(run_dir: Path, images: ImageSet, logits: torch.Tensor, history
     plots.plot_confident_mistakes(run_dir / "mistakes.png", x, y, probs, images.class_names)
 
 
+def _status(console: Console | None, text: str) -> contextlib.AbstractContextManager:
+    """A rich status line naming the phase, or nothing when there is no console (other ranks, the library)."""
+    return console.status(text) if console is not None else contextlib.nullcontext()
+
+
 def _sync_buffers(model: torch.nn.Module, cluster: Cluster) -> None:
     """Give every process rank 0's batch-norm statistics before evaluating (they drift apart under DDP)."""
     if cluster.distributed:
@@ -185,15 +190,18 @@ def classify(cfg: ClassifyConfig, out_root: Path, console: Console | None = None
                     if resume:
                         console.print(f"resuming after epoch {resume['epoch']}")
             outcome = train_classifier(cfg, images, cluster, run_dir, console, resume)
-            _sync_buffers(outcome.model, cluster)
-            logits = predict_logits(outcome.model, images.x_test, cluster, cfg)
+            shown = console if run_dir is not None else None
+            with _status(shown, f"evaluating on the {len(images.y_test)} test images"):
+                _sync_buffers(outcome.model, cluster)
+                logits = predict_logits(outcome.model, images.x_test, cluster, cfg)
             metrics = {**test_metrics(logits, images.y_test, images.class_names),
                        **run_summary(cfg, outcome, cluster, started)}
             if run_dir is not None:
-                history = outcome.history
-                write_csv(run_dir / "history.csv", HISTORY_KEYS, [[h[k] for h in history] for k in HISTORY_KEYS])
-                write_json(run_dir / "metrics.json", metrics)
-                write_figures(run_dir, images, logits, history, cfg, np.array(metrics["confusion_matrix"]))
+                with _status(shown, "writing the run folder (history, metrics, figures)"):
+                    history = outcome.history
+                    write_csv(run_dir / "history.csv", HISTORY_KEYS, [[h[k] for h in history] for k in HISTORY_KEYS])
+                    write_json(run_dir / "metrics.json", metrics)
+                    write_figures(run_dir, images, logits, history, cfg, np.array(metrics["confusion_matrix"]))
         wait_for_all(cluster)
         return run_dir, metrics
     finally:

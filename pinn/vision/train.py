@@ -391,9 +391,10 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
     continue from. A non-finite loss ends training: with ``stop_on_divergence`` it raises PinnError (the
     last good checkpoint stays), else the outcome is flagged.
     """
-    run = _set_up(cfg, images, cluster, resume)
-    model = run.trainer.model
     show = console is not None and cluster.is_main
+    with console.status("preparing the training split and the model") if show else contextlib.nullcontext():
+        run = _set_up(cfg, images, cluster, resume)
+    model = run.trainer.model
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}  {task.fields[ips]:.0f} img/s"),
                TimeElapsedColumn())
