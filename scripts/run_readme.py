@@ -129,7 +129,8 @@ def write_table(steps: list[Step], path: Path, planned: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary clone")
-    parser.add_argument("--only", type=int, default=0, help="stop after this many commands (0: all)")
+    parser.add_argument("--only", type=int, default=0, help="stop after this many commands (0: all); the table "
+                        "then goes to readme_run_firstN.md")
     args = parser.parse_args()
     commands = readme_commands((ROOT / "README.md").read_text())
     work = Path(tempfile.mkdtemp(prefix="pinn-readme-"))
@@ -157,7 +158,8 @@ def main() -> int:
                 print(f"make readme: FAILED at: {line}", file=sys.stderr)
                 return 1
     finally:
-        write_table(steps, ROOT / "benchmarks" / "results" / "readme_run.md", len(commands[: args.only or None]))
+        name = f"readme_run_first{args.only}.md" if args.only else "readme_run.md"  # a part never replaces the whole
+        write_table(steps, ROOT / "benchmarks" / "results" / name, len(commands[: args.only or None]))
         if args.keep:
             print(f"clone kept in {clone}")
         else:

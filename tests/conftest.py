@@ -1,12 +1,14 @@
-"""Shared fixtures: a fixed seed for every test and a CLI runner; on a terminal, a status line while the
-xdist workers start (each imports torch and collects every test file, several seconds with nothing shown)."""
+"""Shared fixtures: a fixed seed for every test and a CLI runner; on a terminal, a heartbeat while the xdist
+workers start and while slow tests run, so that ``make test`` is never silent for long."""
 
 from __future__ import annotations
 
 import os
 import random
+import sys
 import threading
 import time
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy: one BLAS thread per worker, also without make
 
@@ -33,26 +35,55 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-class WorkerStartStatus:
-    """A live status line on the controller from the start of the session until a worker has collected."""
+class SuiteHeartbeat:
+    """On a terminal the controller is never silent for long: a status line while the xdist workers start
+    (each imports torch and collects every test file), then, while slow tests run, the seconds since the last
+    result after the dots, erased before the next dot."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._show, daemon=True)
+    def __init__(self, reporter: Any) -> None:
+        self.reporter = reporter
+        self.collected, self.done, self.lock = threading.Event(), threading.Event(), threading.Lock()
+        self.last = time.perf_counter()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
 
-    def _show(self) -> None:
+    def _beat(self) -> None:
         start = time.perf_counter()
         while not self.done.wait(0.5):
-            self.reporter.write(f"\rworkers starting: importing torch, collecting tests "
-                                f"({time.perf_counter() - start:.0f} s)")
-            self.reporter.flush()
-        self.reporter.write("\r\x1b[K")
+            with self.lock:
+                now = time.perf_counter()
+                if not self.collected.is_set():
+                    self.reporter.write(f"\rworkers starting: importing torch, collecting tests ({now - start:.0f} s)")
+                    self.reporter.flush()
+                elif now - self.last >= 1.0 and not self.done.is_set():
+                    _beside_the_dots(f"\x1b7 ({now - self.last:.0f} s)\x1b8")  # save cursor, text, restore
 
-    def stop(self) -> None:
-        if not self.done.is_set():
-            self.done.set()
-            self.thread.join()
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Any) -> None:
+        with self.lock:
+            if not self.collected.is_set():
+                self.collected.set()
+                self.last = time.perf_counter()
+                self.reporter.write("\r\x1b[K")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        with self.lock:
+            self.last = time.perf_counter()
+            if self.collected.is_set():
+                _beside_the_dots("\x1b[K")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self.done.set()
+        self.thread.join()
+        _beside_the_dots("\x1b[K")
+
+
+def _beside_the_dots(text: str) -> None:
+    """Terminal control text on the real stderr (the pytest terminal writer counts every character it writes
+    towards its line width, which would shift the percentages)."""
+    sys.__stderr__.write(text)
+    sys.__stderr__.flush()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -61,24 +92,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     on_controller = not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if on_controller and reporter is not None and reporter.isatty:
-        status = WorkerStartStatus(config)
-        config.stash[STATUS] = status
-        status.thread.start()
-
-
-def _stop_status(config: pytest.Config) -> None:
-    status = config.stash.get(STATUS, None)
-    if status is not None:
-        status.stop()
-
-
-STATUS = pytest.StashKey[WorkerStartStatus]()
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node, ids) -> None:
-    _stop_status(node.config)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    _stop_status(session.config)
+        heartbeat = SuiteHeartbeat(reporter)
+        config.pluginmanager.register(heartbeat, "pinn-suite-heartbeat")
+        heartbeat.thread.start()
