@@ -72,7 +72,7 @@ class SuiteHeartbeat:
             if self.collected.is_set():
                 _beside_the_dots("\x1b[K")
 
-    @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(trylast=True)  # after xdist has shut its workers down, before the summary is printed
     def pytest_sessionfinish(self) -> None:
         self.done.set()
         self.thread.join()
