@@ -7,16 +7,17 @@ command module imports no torch, scipy or matplotlib; each command imports the n
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
 from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
 from cli.console import err_console
 from cli.options import PinnCommandGroup
-from typer.core import TyperCommand
 from pinn.errors import PinnError
 
 
@@ -74,6 +75,13 @@ class PinnGroup(PinnCommandGroup):
                 return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][1])
             self.commands[cmd_name] = load_command(cmd_name)
         return self.commands[cmd_name]
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+            close = difflib.get_close_matches(args[0], COMMANDS)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise PinnError(f"No such command {args[0]!r}.{hint} Commands: {', '.join(COMMANDS)}")
+        return super().resolve_command(ctx, args)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True

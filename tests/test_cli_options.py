@@ -47,3 +47,19 @@ def test_a_list_option_without_values_is_one_clear_error() -> None:
 
     with pytest.raises(PinnError, match="--unknown was given no values"):
         expand_multi_values(["--unknown", "--out", "x"], MULTI)
+
+
+def test_top_level_help_lists_every_command_with_its_summary(runner) -> None:
+    from cli.main import COMMANDS
+
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    for name, (_, summary) in COMMANDS.items():
+        assert name in result.output and summary in result.output, name
+
+
+def test_a_mistyped_command_is_one_line_naming_the_closest(runner) -> None:
+    result = runner.invoke(app, ["slove", "lorenz"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "No such command 'slove'. Did you mean 'solve'?" in line and "rerun" in line
