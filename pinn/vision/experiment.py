@@ -37,6 +37,7 @@ from pinn.vision.train import (
     precision_name,
     predict_logits,
     score,
+    status_line,
     to_device,
     train_classifier,
 )
@@ -159,11 +160,6 @@ def write_figures(run_dir: Path, images: ImageSet, logits: torch.Tensor, history
     plots.plot_confident_mistakes(run_dir / "mistakes.png", x, y, probs, images.class_names)
 
 
-def _status(console: Console | None, text: str) -> contextlib.AbstractContextManager:
-    """A rich status line naming the phase, or nothing when there is no console (other ranks, the library)."""
-    return console.status(text) if console is not None else contextlib.nullcontext()
-
-
 def _sync_buffers(model: torch.nn.Module, cluster: Cluster) -> None:
     """Give every process rank 0's batch-norm statistics before evaluating (they drift apart under DDP)."""
     if cluster.distributed:
@@ -191,13 +187,13 @@ def classify(cfg: ClassifyConfig, out_root: Path, console: Console | None = None
                         console.print(f"resuming after epoch {resume['epoch']}")
             outcome = train_classifier(cfg, images, cluster, run_dir, console, resume)
             shown = console if run_dir is not None else None
-            with _status(shown, f"evaluating on the {len(images.y_test)} test images"):
+            with status_line(shown, f"evaluating on the {len(images.y_test)} test images"):
                 _sync_buffers(outcome.model, cluster)
                 logits = predict_logits(outcome.model, images.x_test, cluster, cfg)
             metrics = {**test_metrics(logits, images.y_test, images.class_names),
                        **run_summary(cfg, outcome, cluster, started)}
             if run_dir is not None:
-                with _status(shown, "writing the run folder (history, metrics, figures)"):
+                with status_line(shown, "writing the run folder (history, metrics, figures)"):
                     history = outcome.history
                     write_csv(run_dir / "history.csv", HISTORY_KEYS, [[h[k] for h in history] for k in HISTORY_KEYS])
                     write_json(run_dir / "metrics.json", metrics)

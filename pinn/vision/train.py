@@ -381,6 +381,11 @@ def _log(console: Console, cfg: ClassifyConfig, record: dict[str, float]) -> Non
                   f"{record['images_per_second']:.0f} img/s  {record['seconds']:.1f} s", highlight=False)
 
 
+def status_line(console: Console | None, text: str) -> contextlib.AbstractContextManager:
+    """A rich status line naming the phase, or nothing when there is no console (other ranks, the library)."""
+    return console.status(text) if console is not None else contextlib.nullcontext()
+
+
 def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, run_dir: Path | None = None,
                      console: Console | None = None, resume: dict[str, Any] | None = None,
                      stop_on_divergence: bool = True) -> Outcome:
@@ -392,7 +397,7 @@ def train_classifier(cfg: ClassifyConfig, images: ImageSet, cluster: Cluster, ru
     last good checkpoint stays), else the outcome is flagged.
     """
     show = console is not None and cluster.is_main
-    with console.status("preparing the training split and the model") if show else contextlib.nullcontext():
+    with status_line(console if show else None, "preparing the training split and the model"):
         run = _set_up(cfg, images, cluster, resume)
     model = run.trainer.model
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
