@@ -18,10 +18,10 @@ demo: $(STAMP)
 	$(BIN)/pinn solve lorenz --epochs 5000
 
 test: $(STAMP)
-	OMP_NUM_THREADS=1 nice -n 2 $(BIN)/python -m pytest -q -n 2
+	OMP_NUM_THREADS=1 nice -n 2 $(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 test-all: $(STAMP)
-	OMP_NUM_THREADS=1 nice -n 2 $(BIN)/python -m pytest -q -n 2 -m ''
+	OMP_NUM_THREADS=1 nice -n 2 $(BIN)/python -m pytest -q -n 2 --dist worksteal -m ''
 
 readme:
 	$(PYTHON) scripts/run_readme.py

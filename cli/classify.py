@@ -135,7 +135,7 @@ def _make_train_command(dataset: DatasetName):
         from cli.console import loading
         from pinn.vision.config import default_config
 
-        with loading():
+        with loading(writes_to=None if resume is not None else out):
             from pinn.vision.experiment import classify, prepare_classify, resume_config
             from pinn.vision.grid import check_grid, run_grid
 
@@ -223,7 +223,7 @@ def compare(dataset: Annotated[DatasetName, typer.Argument(metavar="DATASET",
     from pinn.choices import Backend
     from pinn.vision.config import default_config
 
-    with loading():
+    with loading(writes_to=out):
         from pinn.vision.compare import check_seeds, compare_backends
         from pinn.vision.experiment import prepare_classify
 

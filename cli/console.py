@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator, Optional
 
 from rich.console import Console
@@ -32,9 +33,17 @@ def progress_bar(description: str, total: int) -> Iterator[callable]:
 
 
 @contextmanager
-def loading() -> Iterator[None]:
+def loading(writes_to: Optional[Path] = None) -> Iterator[None]:
     """A status line while a command imports its numerical libraries (torch alone takes about 2 s), so that
-    no command starts with a silent pause; nothing is shown once torch is loaded."""
+    no command starts with a silent pause; nothing is shown once torch is loaded.
+
+    ``writes_to``: the folder the command will write into (its --out), checked first, so that a folder which
+    cannot hold the run is refused at once, not after the import.
+    """
+    if writes_to is not None:
+        from pinn.runs import check_output_root
+
+        check_output_root(writes_to)
     if "torch" in sys.modules:
         yield
         return

@@ -115,7 +115,7 @@ def run_identify_config(cfg: IdentifyConfig, dry_run: bool = False) -> None:
     """Validate, then (unless ``dry_run``) identify and print the estimates: what the command does."""
     from cli.console import RichReporter, loading
 
-    with loading():
+    with loading(writes_to=cfg.out):
         from pinn.inverse.identify import prepare_identify, run_identify
 
     spec = REGISTRY.get(cfg.problem)
@@ -160,7 +160,7 @@ def _pde_command(spec: Any) -> Any:
     def body(**o: Any) -> None:
         from cli.console import RichReporter, loading
 
-        with loading():
+        with loading(writes_to=o["out"]):
             from pinn.pde.inverse import load_observations, run_pde_identify
 
         command = PDEIdentifyCommand(problem=spec.name, data=o["data"], unknowns=tuple(o["unknown"] or ()),

@@ -57,7 +57,7 @@ def _command(spec: ODESpec) -> Any:
     def body(**o: Any) -> None:
         from cli.console import RichReporter, loading
 
-        with loading():
+        with loading(writes_to=o["out"].parent):
             from pinn.simulate import prepare_simulate, run_simulate
 
         values = spec_values(spec, o)
@@ -98,7 +98,7 @@ def _pde_command(spec: Any) -> Any:
     def body(**o: Any) -> None:
         from cli.console import RichReporter, loading
 
-        with loading():
+        with loading(writes_to=o["out"].parent):
             from pinn.pde.inverse import run_pde_simulate
 
         values = spec_values(spec, o)

@@ -116,7 +116,7 @@ def execute(spec: ODESpec, command: SolveCommand, dry_run: bool = False) -> Opti
     """Run (or only validate, with ``dry_run``) a solve and print its table; returns the run folder."""
     from cli.console import RichReporter, loading
 
-    with loading():
+    with loading(writes_to=command.out):
         from pinn.solver import prepare_solve, run_solve
 
     if dry_run:
@@ -204,7 +204,7 @@ def execute_pde(spec: Any, command: Any, dry_run: bool = False) -> Optional[Path
     """Run (or only validate) a PDE solve and print its table; returns the run folder."""
     from cli.console import RichReporter, loading
 
-    with loading():
+    with loading(writes_to=command.out):
         from pinn.pde.runs import prepare_pde_solve, run_pde_solve
 
     if dry_run:

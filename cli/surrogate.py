@@ -97,7 +97,7 @@ def _train(problem: str, **options: Any) -> None:
     from pinn.surrogate.config import SurrogateConfig
     from problems import REGISTRY
 
-    with loading():
+    with loading(writes_to=options["out"]):
         from pinn.surrogate.pipeline import run_surrogate, summary_rows
 
     dry_run = options.pop("dry_run")

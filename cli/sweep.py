@@ -79,7 +79,7 @@ def _command(name: str) -> Any:
     def body(**o: Any) -> None:
         from cli.console import RichReporter, loading
 
-        with loading():
+        with loading(writes_to=o["out"]):
             from pinn.surrogate.sweep import prepare_sweep, run_sweep_command
 
         dry_run = o.pop("dry_run")

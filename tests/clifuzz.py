@@ -513,8 +513,8 @@ def is_finite_text(value: str) -> bool:
 # ------------------------------------------------------------------------------------------ real runs
 
 REAL_BASES: dict[str, list[str]] = {
-    "solve": ["--t-final", "0.3", "--eval-points", "40", "--features", "12", "--points", "16", "--out",
-              f"{SANDBOX}/cwd/runs"],
+    "solve": ["--t-final", "0.3", "--eval-points", "40", "--features", "12", "--points", "16", "--tol", "1e-4",
+              "--out", f"{SANDBOX}/cwd/runs"],
     "simulate": ["--out", f"{SANDBOX}/cwd/sim.csv", "--t-final", "0.5"],
     "identify": ["--data", f"{SANDBOX}/obs.csv", "--features", "6", "--points", "8", "--max-iter", "3",
                  "--epochs", "20", "--out", f"{SANDBOX}/cwd/runs"],
@@ -621,7 +621,7 @@ def build_real_sandbox(root: Path) -> Path:
         array = rng.integers(0, 255, (n, 28, 28)) if "images" in stem else np.arange(n) % 10
         (tiny / f"{stem}.gz").write_bytes(gzip.compress(_idx(array)))
     made = {"run_solve_ok": ["solve", "lorenz", "--t-final", "0.2", "--eval-points", "20", "--features", "10",
-                             "--points", "12"],
+                             "--points", "12", "--tol", "1e-4"],
             "run_classify_ok": ["classify", "digits", "--model", "notes-digits", "--epochs", "1"],
             "run_surrogate_ok": ["surrogate", "train", "lorenz", "--model", "sindy", "--trajectories", "4",
                                  "--test-trajectories", "1", "--t-final", "1", "--no-reference-span", "--horizon",

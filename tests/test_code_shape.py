@@ -67,3 +67,10 @@ def test_pinn_problems_builds_no_other_command() -> None:
     assert "problems.lorenz" in loaded and not {m for m in loaded if m.split(".")[0] in HEAVY}
     assert {m for m in loaded if m.startswith("cli.")} == {"cli.main", "cli.console", "cli.options",
                                                            "cli.problems_cmd"}
+
+
+@pytest.mark.parametrize("args", [("solve", "lorenz"), ("simulate", "lorenz", "--out", "/dev/null/x/obs.csv"),
+                                  ("surrogate", "train", "lorenz"), ("classify", "digits")], ids=" ".join)
+def test_an_output_folder_that_cannot_hold_the_run_is_refused_before_torch_loads(args: tuple[str, ...]) -> None:
+    loaded = modules_after(*args, *(() if "--out" in args else ("--out", "/dev/null/x")))
+    assert not {m for m in loaded if m.split(".")[0] in HEAVY}, sorted(m for m in loaded if m.split(".")[0] in HEAVY)

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from cli.main import app
 
 TINY = {
-    "solve": ["solve", "lorenz", "--t-final", "0.2", "--eval-points", "2000", "--features", "10", "--points", "12"],
+    "solve": ["solve", "lorenz", "--t-final", "0.2", "--eval-points", "2000", "--features", "10", "--points", "12",
+              "--tol", "1e-4"],
     "identify": ["identify", "lorenz", "--data", "{obs}", "--unknown", "sigma", "--features", "6", "--points", "8",
                  "--max-iter", "3"],
     "fourier": ["fourier", "square", "--harmonics", "1", "3"],

@@ -57,11 +57,21 @@ REDUCED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(REDUCED))
+@pytest.mark.parametrize("name", sorted(set(REDUCED) - {"burgers"}))
 def test_reduced_default_solve_reaches_its_measured_accuracy(name: str) -> None:
     build, cfg, threshold = REDUCED[name]
     result = _solve(build(), cfg)
     assert result.metrics["relative_l2"] < threshold, result.metrics
+
+
+def test_reduced_burgers_solve_reaches_its_accuracy_with_cells_split_towards_the_front() -> None:
+    build, cfg, threshold = REDUCED["burgers"]
+    result = _solve(build(), cfg)
+    assert result.metrics["relative_l2"] < threshold, result.metrics
+    edges = result.state["blocks"][-1]["edges"].numpy()
+    widths = np.diff(edges)
+    near = widths[np.abs(0.5 * (edges[1:] + edges[:-1])) < 0.1]
+    assert len(edges) - 1 > 8 and near.min() <= 0.25 / 8 and widths.max() == pytest.approx(0.25)
 
 
 def test_initial_state_holds_to_round_off_and_dirichlet_ends_to_tolerance() -> None:
@@ -115,14 +125,6 @@ def test_error_falls_as_cells_grow() -> None:
                               ).metrics["relative_l2"] for c in cells])
     slope = np.polyfit(np.log(cells), np.log(errors), 1)[0]
     assert np.all(np.diff(errors) < 0) and slope < -3, (errors, slope)  # measured 0.95, 1.7e-2, 1.4e-4
-
-
-def test_cells_split_towards_the_burgers_front() -> None:
-    sol = solve_space_time(burgers_problem(BurgersParams(t1=0.3)), REDUCED["burgers"][1])
-    edges = sol.blocks[-1].edges
-    widths = np.diff(edges)
-    near = widths[np.abs(0.5 * (edges[1:] + edges[:-1])) < 0.1]
-    assert len(edges) - 1 > 8 and near.min() <= 0.25 / 8 and widths.max() == pytest.approx(0.25)
 
 
 def test_progress_reports_blocks_iterations_and_residuals() -> None:
