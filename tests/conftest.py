@@ -14,15 +14,24 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy: one BLAS thread p
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
-torch.set_num_threads(1)  # small solves are fastest, and timings steadiest, on one thread
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread in the processes that run tests (small solves are fastest, and timings steadiest, on
+    one thread). The xdist controller only hands out tests: it does not import torch (2 s before the workers
+    can start)."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
 def seed() -> int:
     """Seed python, numpy and torch identically before each test."""
+    import torch
+
     random.seed(1234)
     np.random.seed(1234)
     torch.manual_seed(1234)

@@ -1,9 +1,14 @@
-"""Interrupted work: Ctrl-C (SIGINT) and SIGKILL sent to a real ``pinn`` subprocess.
+"""Interrupted work: Ctrl-C (SIGINT) and SIGKILL.
 
 Ctrl-C during a solve, a surrogate training, a sweep or a classify run exits with code 130 and one line
 that says what was kept; every finished result stays (a sweep's finished points are not redone; a solve
 records how far it got); SIGKILL during ``pinn classify`` followed by ``--resume`` loses at most the epoch
 that was running.
+
+The solve, the sweeps and SIGKILL go to a real ``pinn`` subprocess at a moment chosen by time. Classify and
+surrogate training get a real SIGINT raised in the test's own process at a chosen point of the run (after
+the first checkpoint, before the first epoch, once the data set is written): the same signal and handler,
+without a second torch start-up (several seconds) and without a race against the clock.
 """
 
 from __future__ import annotations
@@ -13,15 +18,55 @@ import json
 import signal
 import time
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pytest
 import torch
 from subprocess_cli import one_error_line, start
+from typer.testing import CliRunner
+
+import pinn.surrogate.pipeline
+import pinn.vision.train
+from cli.main import app
 
 
 def folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+@pytest.fixture
+def ctrl_c_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Any, str, str], None]]:
+    """``ctrl_c_at(owner, name, when)``: raise a real SIGINT in this process ``when`` ("before" or "after")
+    ``owner.name`` first runs, with Python's own Ctrl-C handler installed (it raises KeyboardInterrupt
+    wherever the program is); the test's previous handler comes back afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def arm(owner: Any, name: str, when: str) -> None:
+        original, calls = getattr(owner, name), []
+
+        def interrupted(*args: Any, **kwargs: Any) -> Any:
+            calls.append(1)
+            if when == "before" and len(calls) == 1:
+                signal.raise_signal(signal.SIGINT)
+            result = original(*args, **kwargs)
+            if when == "after" and len(calls) == 1:
+                signal.raise_signal(signal.SIGINT)
+            return result
+
+        monkeypatch.setattr(owner, name, interrupted)
+
+    yield arm
+    signal.signal(signal.SIGINT, previous)
+
+
+def interrupted_run(args: list[str]) -> tuple[int, str]:
+    """Exit code and stderr of ``pinn ARGS`` run in this process."""
+    try:
+        result = CliRunner().invoke(app, [str(a) for a in args])
+    except KeyboardInterrupt:  # not pinn's one line and exit 130; and it must not stop the whole test session
+        pytest.fail("Ctrl-C escaped pinn's handler as a KeyboardInterrupt")
+    return result.exit_code, result.stderr
 
 
 def test_ctrl_c_during_a_solve_exits_130_and_records_how_far_it_got(tmp_path: Path) -> None:
@@ -42,14 +87,14 @@ def test_ctrl_c_during_a_solve_exits_130_and_records_how_far_it_got(tmp_path: Pa
     assert f"{metrics['done']} of {total} windows" in line
 
 
-def test_ctrl_c_during_surrogate_training_keeps_the_data_set(tmp_path: Path) -> None:
+def test_ctrl_c_during_surrogate_training_keeps_the_data_set(tmp_path: Path,
+                                                            ctrl_c_at: Callable[[Any, str, str], None]) -> None:
     out = tmp_path / "runs"
-    running = start(["surrogate", "train", "lorenz", "--epochs", "3000", "--trajectories", "6",
-                     "--test-trajectories", "1", "--t-final", "2", "--no-reference-span", "--out", out], tmp_path)
-    running.wait_for(lambda: any((f / "config.json").is_file() for f in folders(out)))
-    running.signal(signal.SIGINT)
-    assert running.finish() == 130
-    line = one_error_line(running.stderr)
+    ctrl_c_at(pinn.surrogate.pipeline, "fit_surrogate", "before")
+    code, stderr = interrupted_run(["surrogate", "train", "lorenz", "--epochs", "3000", "--trajectories", "6",
+                                    "--test-trajectories", "1", "--t-final", "2", "--no-reference-span", "--out", out])
+    assert code == 130
+    line = one_error_line(stderr)
     (run_dir,) = folders(out)
     assert "keeps" in line and "data.npz" in line and "--data" in line, line
     assert json.loads((run_dir / "metrics.json").read_text()) == {"status": "interrupted"}
@@ -106,17 +151,17 @@ def _epochs_printed(lines: list[str]) -> int:
     return sum(1 for line in lines if line.lstrip().startswith("epoch ") and "train loss" in line)
 
 
-def test_ctrl_c_during_classify_keeps_the_checkpoint_and_names_the_resume_command(tmp_path: Path) -> None:
+def test_ctrl_c_during_classify_keeps_the_checkpoint_and_names_the_resume_command(
+        tmp_path: Path, ctrl_c_at: Callable[[Any, str, str], None]) -> None:
     out = tmp_path / "runs"
-    running = start([*CLASSIFY, "--epochs", "300", "--out", out], tmp_path)
-    running.wait_for(lambda: _epochs_printed(running.lines) >= 2)
-    running.signal(signal.SIGINT)
-    assert running.finish() == 130
-    line = one_error_line(running.stderr)
+    ctrl_c_at(pinn.vision.train, "save_checkpoint", "after")  # during epoch 2
+    code, stderr = interrupted_run([*CLASSIFY, "--epochs", "300", "--out", out])
+    assert code == 130
+    line = one_error_line(stderr)
     (run_dir,) = folders(out)
     state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert f"keeps checkpoint.pt after epoch {state['epoch']}" in line and "--resume" in line, line
-    assert state["epoch"] >= 2
+    assert state["epoch"] == 1
 
 
 @pytest.mark.slow
@@ -139,11 +184,11 @@ def test_sigkill_during_classify_then_resume_loses_at_most_the_running_epoch(tmp
     assert epochs == list(range(1, target + 1))
 
 
-def test_ctrl_c_before_the_first_checkpoint_leaves_no_run_folder(tmp_path: Path) -> None:
+def test_ctrl_c_before_the_first_checkpoint_leaves_no_run_folder(tmp_path: Path,
+                                                                 ctrl_c_at: Callable[[Any, str, str], None]) -> None:
     out = tmp_path / "runs"
-    running = start([*CLASSIFY[:4], "--batch-size", "1", "--epochs", "5", "--out", out], tmp_path)
-    running.wait_for(lambda: any((f / "config.json").is_file() for f in folders(out)))
-    running.signal(signal.SIGINT)  # during epoch 1 (1,437 steps of one image)
-    assert running.finish() == 130
-    assert one_error_line(running.stderr) == "pinn: interrupted; nothing was written"
+    ctrl_c_at(pinn.vision.train, "_train_epoch", "before")  # as epoch 1 starts
+    code, stderr = interrupted_run([*CLASSIFY[:4], "--epochs", "5", "--out", out])
+    assert code == 130
+    assert one_error_line(stderr) == "pinn: interrupted; nothing was written"
     assert folders(out) == []

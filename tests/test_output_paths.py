@@ -30,7 +30,7 @@ TINY = {
                   "1", "--t-final", "2", "--no-reference-span", "--horizon", "0.5"],
     "sweep": ["sweep", "lorenz", "--width", "4", "--epochs", "1", "--trajectories", "6", "--test-trajectories", "1",
               "--t-final", "2", "--horizon", "0.5"],
-    "simulate": ["simulate", "lorenz", "--trajectories", "10"],
+    "simulate": ["simulate", "lorenz", "--trajectories", "10", "--t-final", "2"],
 }
 """Each writing command at a size that runs in a second or two (the files it writes exceed 16 KB)."""
 

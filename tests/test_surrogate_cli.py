@@ -64,7 +64,6 @@ def test_rollout_failures_are_one_line(lorenz_run, tmp_path):
 
 
 @pytest.mark.parametrize("extra", [["--model", "sindy"], ["--model", "gru", "--window", "3", "--epochs", "1"],
-                                   ["--model", "rnn", "--window", "3", "--epochs", "1"],
                                    ["--model", "rnn", "--backend", "numpy", "--window", "3", "--epochs", "1"]])
 def test_train_sindy_and_recurrent(tmp_path, extra):
     result = invoke("surrogate", "train", "lorenz", *extra, *TINY, "--out", tmp_path)

@@ -49,7 +49,7 @@ def test_direct_form_is_far_less_accurate_than_residual_at_equal_budget(data):
     assert errors[FlowForm.residual] < 0.5 * errors[FlowForm.direct]
 
 
-@pytest.mark.parametrize("kind", [SurrogateKind.lstm, SurrogateKind.gru])
+@pytest.mark.parametrize("kind", [SurrogateKind.lstm, SurrogateKind.gru, SurrogateKind.rnn])
 def test_recurrent_models_train_and_roll_out(data, kind):
     spec = ModelSpec(kind=kind, width=16, depth=1, window=4, precision=DType.float32)
     config = TrainConfig(optimizer=Optimizer.adam, lr=1e-2, epochs=6, batch_size=128, stride=3)
