@@ -64,14 +64,19 @@ def test_reduced_default_solve_reaches_its_measured_accuracy(name: str) -> None:
     assert result.metrics["relative_l2"] < threshold, result.metrics
 
 
-def test_reduced_burgers_solve_reaches_its_accuracy_with_cells_split_towards_the_front() -> None:
-    build, cfg, threshold = REDUCED["burgers"]
-    result = _solve(build(), cfg)
+@pytest.mark.parametrize("t1, finest", [
+    (0.2, 0.25 / 4),  # measured 4.4e-9, 14 cells, the finest 1/4 of the others (2.6 s)
+    pytest.param(0.3, 0.25 / 8, marks=pytest.mark.slow),  # the steeper front: 4.1e-9, 27 cells, 1/32 (7.8 s)
+])
+def test_reduced_burgers_solve_reaches_its_accuracy_with_cells_split_towards_the_front(t1: float,
+                                                                                      finest: float) -> None:
+    _, cfg, threshold = REDUCED["burgers"]
+    result = _solve(burgers_problem(BurgersParams(t1=t1)), cfg)
     assert result.metrics["relative_l2"] < threshold, result.metrics
     edges = result.state["blocks"][-1]["edges"].numpy()
     widths = np.diff(edges)
     near = widths[np.abs(0.5 * (edges[1:] + edges[:-1])) < 0.1]
-    assert len(edges) - 1 > 8 and near.min() <= 0.25 / 8 and widths.max() == pytest.approx(0.25)
+    assert len(edges) - 1 > 8 and near.min() <= finest and widths.max() == pytest.approx(0.25)
 
 
 def test_initial_state_holds_to_round_off_and_dirichlet_ends_to_tolerance() -> None:
