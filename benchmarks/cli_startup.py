@@ -28,6 +28,7 @@ COMMANDS = {
     "pinn problems": [*PINN, "problems"],
     "pinn solve lorenz --help": [*PINN, "solve", "lorenz", "--help"],
     "pinn solve lorenz --epochs -5 (option error)": [*PINN, "solve", "lorenz", "--epochs", "-5"],
+    "pinn solve lorenz --out /dev/null/x (refused folder)": [*PINN, "solve", "lorenz", "--out", "/dev/null/x"],
 }
 
 
