@@ -45,7 +45,8 @@ def test_steady_problem_takes_cells_and_no_final_time(runner, tmp_path: Path) ->
 def test_pde_dry_run_and_rerun(runner, tmp_path: Path) -> None:
     dry = runner.invoke(app, ["solve", "burgers", "--dry-run", "--out", str(tmp_path / "none")])
     assert dry.exit_code == 0 and "blocks 20" in dry.output and not (tmp_path / "none").exists()
-    first = runner.invoke(app, ["solve", "advection", "--speed", "4", "--t-final", "0.25", "--out", str(tmp_path)])
+    first = runner.invoke(app, ["solve", "advection", "--speed", "4", "--t-final", "0.25", "--cells", "2",
+                                "--features", "60", "--grid", "64", "21", "--out", str(tmp_path)])
     assert first.exit_code == 0, first.output
     run = only_run(tmp_path)
     again = runner.invoke(app, ["rerun", str(run)])
