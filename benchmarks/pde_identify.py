@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from pinn.pde.config import LeastSquaresConfig
-from pinn.pde.inverse import PDEIdentifyConfig, identify_pde, simulate_observations
+from pinn.pde.inverse import PDEIdentifyConfig, identify_pde
+from pinn.pde.observations import simulate_observations
 from problems.burgers import LEAST_SQUARES, burgers_problem
 
 OUT = Path(__file__).parent / "results"

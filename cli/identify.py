@@ -161,7 +161,8 @@ def _pde_command(spec: Any) -> Any:
         from cli.console import RichReporter, loading
 
         with loading(writes_to=o["out"]):
-            from pinn.pde.inverse import load_observations, run_pde_identify
+            from pinn.pde.inverse import run_pde_identify
+            from pinn.pde.observations import load_observations
 
         command = PDEIdentifyCommand(problem=spec.name, data=o["data"], unknowns=tuple(o["unknown"] or ()),
                                      guesses=parse_assignments(o["guess"], "--guess"),

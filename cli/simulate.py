@@ -99,7 +99,7 @@ def _pde_command(spec: Any) -> Any:
         from cli.console import RichReporter, loading
 
         with loading(writes_to=o["out"].parent):
-            from pinn.pde.inverse import run_pde_simulate
+            from pinn.pde.observations import run_pde_simulate
 
         values = spec_values(spec, o)
         cfg = PDESimulateConfig(problem=spec.name, out=o["out"], values=values, t1=o.get("t_final"), nx=o["nx"],

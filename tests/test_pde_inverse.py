@@ -9,14 +9,8 @@ import pytest
 
 from pinn.errors import PinnError
 from pinn.pde.config import LeastSquaresConfig
-from pinn.pde.inverse import (
-    PDEIdentifyConfig,
-    identify_pde,
-    load_observations,
-    save_observations,
-    simulate_observations,
-    write_identify_run,
-)
+from pinn.pde.inverse import PDEIdentifyConfig, identify_pde, write_identify_run
+from pinn.pde.observations import load_observations, save_observations, simulate_observations
 from problems.burgers import BurgersParams, burgers_problem
 from problems.heat import heat_problem
 
